@@ -1,0 +1,208 @@
+/**
+ * GAN Workbench's extension host side: commands, the runs view, the status bar item, config
+ * diagnostics and the run monitor panels. Training happens in a forked trainer process.
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import * as vscode from 'vscode';
+import { formatProblem } from '../protocol/config';
+import { checkConfig, ConfigDiagnostics, isGanConfig } from './configDiagnostics';
+import { MonitorPanel, MonitorPanelSerializer } from './monitorPanel';
+import { RunSessions } from './runSessions';
+import { runDirOf, RunsTreeProvider } from './runsTree';
+import { backendChoice, runsFolder, trainerNodePath } from './settings';
+import { TrainerSession, TrainerStartError } from './trainerSession';
+
+const CONFIG_GLOB = '**/*.gan.json';
+const CONFIG_EXCLUDE = '{**/node_modules/**,**/runs/**}';
+
+class StatusBar implements vscode.Disposable {
+  private readonly item = vscode.window.createStatusBarItem('ganWorkbench.activeRun', vscode.StatusBarAlignment.Left, 10);
+
+  constructor(private readonly sessions: RunSessions) {
+    this.item.name = 'GAN Workbench: active run';
+    this.item.command = 'ganWorkbench.openMonitor';
+  }
+
+  update(): void {
+    const active = this.sessions.active();
+    if (!active?.session.run) {
+      this.item.hide();
+      return;
+    }
+    const { session } = active;
+    const run = session.run;
+    if (!run) return;
+    const rate = session.lastMetrics ? ` · ${session.lastMetrics.stepsPerSecond.toFixed(1)} steps/s` : '';
+    const icon =
+      session.status === 'running' ? '$(sync~spin)' : session.status === 'completed' ? '$(pass)' : session.status === 'failed' ? '$(error)' : '$(debug-pause)';
+    this.item.text = `${icon} GAN ${session.step}/${run.totalSteps}${session.status === 'running' ? rate : ` ${session.status}`}`;
+    const loss = session.lastMetrics ? `\nD loss ${session.lastMetrics.dLoss.toPrecision(4)} · G loss ${session.lastMetrics.gLoss.toPrecision(4)}` : '';
+    this.item.tooltip = `${run.runId} (${session.status}, ${run.backend})${loss}\nClick to open the monitor`;
+    this.item.show();
+  }
+
+  dispose(): void {
+    this.item.dispose();
+  }
+}
+
+async function pickConfig(): Promise<vscode.Uri | undefined> {
+  const editor = vscode.window.activeTextEditor;
+  if (editor && isGanConfig(editor.document)) return editor.document.uri;
+  const files = await vscode.workspace.findFiles(CONFIG_GLOB, CONFIG_EXCLUDE, 200);
+  if (files.length === 0) {
+    void vscode.window.showErrorMessage('GAN Workbench: no experiment config (*.gan.json) in this workspace. Open one and run "GAN: Start GAN run" again.');
+    return undefined;
+  }
+  const picked = await vscode.window.showQuickPick(
+    files
+      .sort((a, b) => a.fsPath.localeCompare(b.fsPath))
+      .map((uri) => ({ label: path.basename(uri.fsPath), description: vscode.workspace.asRelativePath(path.dirname(uri.fsPath)), uri })),
+    { title: 'Start GAN run', placeHolder: 'Experiment config to train' },
+  );
+  return picked?.uri;
+}
+
+export function activate(context: vscode.ExtensionContext): void {
+  const output = vscode.window.createOutputChannel('GAN Workbench');
+  const sessions = new RunSessions();
+  const statusBar = new StatusBar(sessions);
+  const runsTree = new RunsTreeProvider();
+  const trainerScript = vscode.Uri.joinPath(context.extensionUri, 'dist', 'trainer.js').fsPath;
+
+  const openMonitor = (runDir: string) => MonitorPanel.createOrShow(context.extensionUri, runDir, sessions);
+
+  async function startRun(configArg?: unknown): Promise<string | undefined> {
+    if (!vscode.workspace.isTrusted) {
+      void vscode.window.showErrorMessage(
+        'GAN Workbench: training runs code on your machine, so it is disabled in Restricted Mode. Trust this workspace to start runs.',
+      );
+      return undefined;
+    }
+    const configUri = configArg instanceof vscode.Uri ? configArg : await pickConfig();
+    if (!configUri) return undefined;
+    const document = await vscode.workspace.openTextDocument(configUri);
+    if (document.isDirty) await document.save();
+    const problems = checkConfig(document.getText(), document.fileName);
+    if (problems.length > 0) {
+      const first = problems.slice(0, 3).map(formatProblem).join('; ');
+      const more = problems.length > 3 ? ` (and ${problems.length - 3} more)` : '';
+      const action = await vscode.window.showErrorMessage(
+        `GAN Workbench: ${path.basename(configUri.fsPath)} is not a valid experiment: ${first}${more}`,
+        'Show Problems',
+      );
+      if (action === 'Show Problems') {
+        await vscode.window.showTextDocument(document);
+        await vscode.commands.executeCommand('workbench.actions.view.problems');
+      }
+      return undefined;
+    }
+    const runsDir = runsFolder(configUri);
+    if (!runsDir) return undefined;
+    await mkdir(runsDir, { recursive: true });
+    output.appendLine(`Starting ${configUri.fsPath} → ${runsDir}`);
+    const session = new TrainerSession(trainerScript, output, trainerNodePath());
+    try {
+      const run = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Starting GAN trainer…' }, () =>
+        session.start({ configPath: configUri.fsPath, runsDir, backend: backendChoice() }),
+      );
+      output.appendLine(`Run ${run.runId} on ${run.backend}${run.backendReason ? ` (skipped ${run.backendReason})` : ''}: ${run.runDir}`);
+      sessions.add(run.runDir, session);
+      session.onDidEnd((ended) => {
+        output.appendLine(`Run ${run.runId} ${ended.status} at step ${ended.step}${ended.error ? `: ${ended.error}` : ''}`);
+        if (ended.status === 'failed') {
+          void vscode.window.showErrorMessage(`GAN run ${run.runId} failed: ${ended.error ?? 'unknown error'}`, 'Show Output').then((a) => a && output.show());
+        }
+        runsTree.refresh();
+      });
+      openMonitor(run.runDir);
+      runsTree.refresh();
+      return run.runDir;
+    } catch (error) {
+      session.dispose();
+      const message = error instanceof Error ? error.message : String(error);
+      output.appendLine(`Could not start: ${message}`);
+      // A config or data problem the editor could not see (e.g. a corrupt data file) is the user's to fix.
+      const what = error instanceof TrainerStartError && error.invalidConfig ? `${path.basename(configUri.fsPath)} cannot be trained` : 'could not start the run';
+      void vscode.window.showErrorMessage(`GAN Workbench: ${what}: ${message}`, 'Show Output').then((a) => a && output.show());
+      return undefined;
+    }
+  }
+
+  async function stopRun(arg?: unknown): Promise<void> {
+    let runDir = runDirOf(arg);
+    if (!runDir) {
+      const running = sessions.running();
+      if (running.length === 0) {
+        void vscode.window.showInformationMessage('GAN Workbench: no run is running in this window.');
+        return;
+      }
+      runDir =
+        running.length === 1
+          ? running[0].runDir
+          : (
+              await vscode.window.showQuickPick(
+                running.map((r) => ({ label: path.basename(r.runDir), runDir: r.runDir })),
+                { title: 'Stop GAN run' },
+              )
+            )?.runDir;
+    }
+    if (!runDir) return;
+    const session = sessions.get(runDir);
+    if (!session) {
+      void vscode.window.showWarningMessage(
+        `GAN Workbench: ${path.basename(runDir)} was not started in this window; stop it where it runs (Ctrl-C in its terminal).`,
+      );
+      return;
+    }
+    await session.stop();
+  }
+
+  async function openMonitorCommand(arg?: unknown): Promise<void> {
+    const runDir = runDirOf(arg) ?? sessions.active()?.runDir;
+    if (runDir) {
+      openMonitor(runDir);
+      return;
+    }
+    const items = await runsTree.getChildren();
+    const picked = await vscode.window.showQuickPick(
+      items.map((i) => ({ label: i.info.name, description: i.description as string, runDir: i.runDir })),
+      { title: 'Open GAN run monitor' },
+    );
+    if (picked) openMonitor(picked.runDir);
+  }
+
+  const runsDir = runsFolder();
+  const runWatcher = runsDir ? vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(runsDir), '*/run.json')) : undefined;
+
+  context.subscriptions.push(
+    output,
+    sessions,
+    statusBar,
+    runsTree,
+    new ConfigDiagnostics(),
+    { dispose: () => MonitorPanel.disposeAll() },
+    sessions.onDidChange(() => statusBar.update()),
+    vscode.window.registerTreeDataProvider('ganWorkbench.runs', runsTree),
+    vscode.window.registerWebviewPanelSerializer(MonitorPanel.viewType, new MonitorPanelSerializer(context.extensionUri, sessions)),
+    vscode.commands.registerCommand('ganWorkbench.startRun', startRun),
+    vscode.commands.registerCommand('ganWorkbench.stopRun', stopRun),
+    vscode.commands.registerCommand('ganWorkbench.openMonitor', openMonitorCommand),
+    vscode.commands.registerCommand('ganWorkbench.refreshRuns', () => runsTree.refresh()),
+    vscode.commands.registerCommand('ganWorkbench.showOutput', () => output.show()),
+    vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('ganWorkbench.runsFolder') && runsTree.refresh()),
+  );
+  if (runWatcher) {
+    context.subscriptions.push(
+      runWatcher,
+      runWatcher.onDidCreate(() => runsTree.refresh()),
+      runWatcher.onDidChange(() => runsTree.refresh()),
+      runWatcher.onDidDelete(() => runsTree.refresh()),
+    );
+  }
+}
+
+export function deactivate(): void {
+  // Disposables in context.subscriptions stop the sessions and close the panels.
+}

@@ -1,0 +1,50 @@
+/**
+ * The run monitor webview's contract: every message between the extension host and the monitor
+ * panel is declared here, and both sides import these types.
+ */
+import type { BackendName, HistogramRecord, MetricsRecord, PointSamples, RunStatus } from './runDirectory';
+
+export interface MonitorRunSummary {
+  runId: string;
+  name: string;
+  status: RunStatus;
+  backend: BackendName | null;
+  step: number;
+  totalSteps: number;
+  error: string | null;
+  /** Dimension of one data sample; 2 means the monitor draws a scatter. */
+  dataDimension: number;
+}
+
+/** Everything the panel needs to draw a run from scratch (after open, reveal or reload). */
+export interface MonitorSnapshot {
+  run: MonitorRunSummary;
+  metrics: MetricsRecord[];
+  latestHistogram: HistogramRecord | null;
+  latestSamples: PointSamples | null;
+  /** A fixed sample of the real data, for 2-D runs. */
+  realPoints: number[][] | null;
+}
+
+export type HostToMonitorMessage =
+  /** The panel must keep `state` with `setState`, so a window reload can restore it. */
+  | { type: 'monitor/didLoad'; snapshot: MonitorSnapshot; state: MonitorPanelState }
+  | { type: 'monitor/didAppendMetrics'; records: MetricsRecord[] }
+  | { type: 'monitor/didUpdateHistogram'; record: HistogramRecord }
+  | { type: 'monitor/didUpdateSamples'; samples: PointSamples }
+  | { type: 'monitor/didUpdateRun'; run: MonitorRunSummary };
+
+export type MonitorToHostMessage =
+  /** The panel's script has loaded and listens; the host sends nothing before this. */
+  { type: 'monitor/ready' } | { type: 'monitor/stopRun' };
+
+/** What the panel persists with `setState` so a reload restores the right run. */
+export interface MonitorPanelState {
+  runDir: string;
+}
+
+export function isMonitorToHostMessage(value: unknown): value is MonitorToHostMessage {
+  if (value === null || typeof value !== 'object') return false;
+  const type = (value as { type?: unknown }).type;
+  return type === 'monitor/ready' || type === 'monitor/stopRun';
+}

@@ -1,0 +1,188 @@
+/**
+ * Checkpoints: both networks (with batch-norm state), both optimizers' state, the random state and
+ * the step. Each is written into a temporary folder and renamed into place, so a checkpoint
+ * folder either is complete or does not exist; the manifest carries a SHA-256 of the weights.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { checkpointDirName, RUN_FILES, stepOfCheckpointDir } from '../protocol/runDirectory';
+import type { Gan } from './gan';
+import { Random } from './random';
+
+const FORMAT = 'gan-workbench-checkpoint/1';
+type Group = 'generator' | 'discriminator' | 'generatorOptimizer' | 'discriminatorOptimizer';
+
+interface TensorEntry {
+  group: Group;
+  name: string;
+  shape: number[];
+  /** Byte offset in weights.bin. */
+  offset: number;
+}
+
+export interface CheckpointManifest {
+  format: typeof FORMAT;
+  step: number;
+  createdAt: string;
+  /** Seconds of training before this checkpoint (so the rate after resume stays right). */
+  elapsedSeconds: number;
+  random: ReturnType<Random['state']>;
+  weightsSha256: string;
+  weightsBytes: number;
+  tensors: TensorEntry[];
+}
+
+export class CheckpointError extends Error {}
+
+async function writeDurably(file: string, data: string | Uint8Array): Promise<void> {
+  const handle = await open(file, 'w');
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function collect(gan: Gan): Promise<{ group: Group; name: string; tensor: tf.Tensor }[]> {
+  const entries: { group: Group; name: string; tensor: tf.Tensor }[] = [];
+  for (const { name, variable } of gan.generator.namedVariables()) entries.push({ group: 'generator', name, tensor: variable });
+  for (const { name, variable } of gan.discriminator.namedVariables()) entries.push({ group: 'discriminator', name, tensor: variable });
+  for (const { name, tensor } of await gan.generatorOptimizer.getWeights()) entries.push({ group: 'generatorOptimizer', name, tensor });
+  for (const { name, tensor } of await gan.discriminatorOptimizer.getWeights()) entries.push({ group: 'discriminatorOptimizer', name, tensor });
+  return entries;
+}
+
+export async function saveCheckpoint(runDir: string, gan: Gan, step: number, elapsedSeconds: number): Promise<string> {
+  const root = path.join(runDir, RUN_FILES.checkpoints);
+  await mkdir(root, { recursive: true });
+  const finalDir = path.join(root, checkpointDirName(step));
+  const tempDir = path.join(root, `.tmp-${checkpointDirName(step)}-${process.pid}`);
+  await rm(tempDir, { recursive: true, force: true });
+  await mkdir(tempDir);
+  try {
+    const entries = await collect(gan);
+    const buffers: Uint8Array[] = [];
+    const tensors: TensorEntry[] = [];
+    let offset = 0;
+    for (const { group, name, tensor } of entries) {
+      const values = new Float32Array(await tensor.data());
+      tensors.push({ group, name, shape: tensor.shape, offset });
+      buffers.push(new Uint8Array(values.buffer));
+      offset += values.byteLength;
+    }
+    // The optimizers' iteration counters are fresh scalars, not variables.
+    const optimizerTensors = entries.filter((e) => e.group.endsWith('Optimizer') && !(e.tensor instanceof tf.Variable));
+    tf.dispose(optimizerTensors.map((e) => e.tensor));
+    const weights = Buffer.concat(buffers);
+    const manifest: CheckpointManifest = {
+      format: FORMAT,
+      step,
+      createdAt: new Date().toISOString(),
+      elapsedSeconds,
+      random: gan.random.state(),
+      weightsSha256: createHash('sha256').update(weights).digest('hex'),
+      weightsBytes: weights.byteLength,
+      tensors,
+    };
+    await writeDurably(path.join(tempDir, 'weights.bin'), weights);
+    // The manifest goes last: a folder with a manifest has all its weights.
+    await writeDurably(path.join(tempDir, 'manifest.json'), JSON.stringify(manifest));
+    await rm(finalDir, { recursive: true, force: true });
+    await rename(tempDir, finalDir);
+  } catch (error) {
+    await rm(tempDir, { recursive: true, force: true });
+    throw error;
+  }
+  return finalDir;
+}
+
+/** Steps of the complete checkpoints of a run, oldest first. */
+export async function listCheckpoints(runDir: string): Promise<number[]> {
+  let names: string[];
+  try {
+    names = await readdir(path.join(runDir, RUN_FILES.checkpoints));
+  } catch {
+    return [];
+  }
+  return names
+    .map(stepOfCheckpointDir)
+    .filter((step): step is number => step !== null)
+    .sort((a, b) => a - b);
+}
+
+/** Keeps the newest `keep` checkpoints and removes stale temporary folders. */
+export async function pruneCheckpoints(runDir: string, keep: number): Promise<void> {
+  const root = path.join(runDir, RUN_FILES.checkpoints);
+  const steps = await listCheckpoints(runDir);
+  for (const step of steps.slice(0, Math.max(0, steps.length - keep))) {
+    await rm(path.join(root, checkpointDirName(step)), { recursive: true, force: true });
+  }
+  for (const name of await readdir(root).catch(() => [] as string[])) {
+    if (name.startsWith('.tmp-')) await rm(path.join(root, name), { recursive: true, force: true });
+  }
+}
+
+export async function readCheckpoint(runDir: string, step: number): Promise<{ manifest: CheckpointManifest; weights: Buffer }> {
+  const dir = path.join(runDir, RUN_FILES.checkpoints, checkpointDirName(step));
+  let manifest: CheckpointManifest;
+  try {
+    manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as CheckpointManifest;
+  } catch (error) {
+    throw new CheckpointError(`${dir}: unreadable manifest (${(error as Error).message})`);
+  }
+  if (manifest.format !== FORMAT) throw new CheckpointError(`${dir}: unknown checkpoint format ${String(manifest.format)}`);
+  const weights = await readFile(path.join(dir, 'weights.bin')).catch((error: Error) => {
+    throw new CheckpointError(`${dir}: unreadable weights (${error.message})`);
+  });
+  if (weights.byteLength !== manifest.weightsBytes) {
+    throw new CheckpointError(`${dir}: weights.bin has ${weights.byteLength} bytes, the manifest says ${manifest.weightsBytes}`);
+  }
+  if (createHash('sha256').update(weights).digest('hex') !== manifest.weightsSha256) {
+    throw new CheckpointError(`${dir}: weights.bin does not match its checksum`);
+  }
+  return { manifest, weights };
+}
+
+/** Restores a checkpoint into `gan` (built from the same config). Returns its manifest. */
+export async function restoreCheckpoint(runDir: string, step: number, gan: Gan): Promise<CheckpointManifest> {
+  const { manifest, weights } = await readCheckpoint(runDir, step);
+  const tensorOf = (entry: TensorEntry): tf.Tensor => {
+    const size = entry.shape.reduce((a, b) => a * b, 1);
+    const values = new Float32Array(weights.buffer.slice(weights.byteOffset + entry.offset, weights.byteOffset + entry.offset + size * 4));
+    return tf.tensor(values, entry.shape);
+  };
+  const byGroup = (group: Group) => manifest.tensors.filter((t) => t.group === group);
+  for (const [group, net] of [
+    ['generator', gan.generator],
+    ['discriminator', gan.discriminator],
+  ] as const) {
+    const saved = new Map(byGroup(group).map((entry) => [entry.name, entry]));
+    for (const { name, variable } of net.namedVariables()) {
+      const entry = saved.get(name);
+      if (!entry || entry.shape.join('x') !== variable.shape.join('x')) {
+        throw new CheckpointError(
+          `checkpoint step ${step} does not fit the model: ${name} ${entry ? `has shape [${entry.shape.join(', ')}], expected [${variable.shape.join(', ')}]` : 'is missing'}`,
+        );
+      }
+      const value = tensorOf(entry);
+      variable.assign(value);
+      value.dispose();
+    }
+  }
+  for (const [group, optimizer] of [
+    ['generatorOptimizer', gan.generatorOptimizer],
+    ['discriminatorOptimizer', gan.discriminatorOptimizer],
+  ] as const) {
+    const entries = byGroup(group);
+    if (entries.length > 0) {
+      const named = entries.map((entry) => ({ name: entry.name, tensor: tensorOf(entry) }));
+      await optimizer.setWeights(named);
+      tf.dispose(named.map((n) => n.tensor));
+    }
+  }
+  gan.random = new Random('restored', manifest.random);
+  return manifest;
+}

@@ -1,0 +1,254 @@
+#!/usr/bin/env node
+/**
+ * `gan-workbench`: the trainer from a terminal. The same code runs in the child process the
+ * extension forks, so a run started here is the same as one started from VS Code.
+ *
+ * Exit codes: 0 done; 1 the run failed; 2 bad usage, config or data (nothing was written);
+ * 130 stopped by Ctrl-C / SIGTERM (a checkpoint was written, `--resume` continues).
+ */
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { SingleBar } from 'cli-progress';
+import type { BackendChoice } from '../protocol/runDirectory';
+import { BACKENDS } from '../protocol/runDirectory';
+import { runBenchmark } from './bench';
+import { ConfigError } from './configFile';
+import { DataError } from './data';
+import { sampleRun, SampleError } from './sample';
+import { train, type TrainObserver, type TrainResult } from './train';
+
+export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
+
+const USAGE = `Usage:
+  gan-workbench train <config.gan.json> [--out <runs-dir>] [--steps N] [--seed S] [--backend auto|${BACKENDS.join('|')}]
+  gan-workbench train --resume <run-dir> [--steps N] [--backend …]
+  gan-workbench sample <run-dir> [--n N] [--step latest|K] [--out file.json] [--seed S]
+  gan-workbench bench <config.gan.json> [--steps N] [--backend …]
+
+Runs go to ./runs unless --out says otherwise.`;
+
+class UsageError extends Error {}
+
+function integerOption(value: string | undefined, name: string, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer ≥ ${min}, got "${value}"`);
+  return n;
+}
+
+function backendOption(value: string | undefined): BackendChoice {
+  if (value === undefined) return 'auto';
+  if (value === 'auto' || (BACKENDS as readonly string[]).includes(value)) return value as BackendChoice;
+  throw new UsageError(`--backend must be one of auto, ${BACKENDS.join(', ')}; got "${value}"`);
+}
+
+function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '--';
+  const s = Math.round(seconds);
+  return s >= 3600
+    ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`
+    : s >= 60
+      ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`
+      : `${s}s`;
+}
+
+const fmt = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '--' : x.toPrecision(4));
+
+/** A progress bar on a terminal; plain progress lines (about every 10%) otherwise. */
+function progressObserver(stream: NodeJS.WriteStream): TrainObserver & { stopBar(): void } {
+  const tty = Boolean(stream.isTTY);
+  let bar: SingleBar | null = null;
+  let startTime = Date.now();
+  let startStep = 0;
+  let nextPlainStep = 0;
+  let latest = { dLoss: NaN, gLoss: NaN };
+  const rate = (step: number) => ((step - startStep) * 1000) / Math.max(1, Date.now() - startTime);
+  return {
+    onStart(run) {
+      startTime = Date.now();
+      startStep = run.startStep;
+      stream.write(`Run ${run.runId}\n  dir      ${run.runDir}\n  backend  ${run.backend}${run.backendReason ? ` (skipped ${run.backendReason})` : ''}\n`);
+      if (run.startStep > 0) stream.write(`  resuming from step ${run.startStep}\n`);
+      if (tty) {
+        bar = new SingleBar({
+          format: ' {bar} {percentage}% | step {value}/{total} | {rate} steps/s | ETA {etaText} | D {dLoss} G {gLoss}',
+          hideCursor: true,
+          barsize: 30,
+          stream,
+          fps: 10,
+        });
+        bar.start(run.totalSteps, run.startStep, { rate: '--', etaText: '--', dLoss: '--', gLoss: '--' });
+      }
+      nextPlainStep = run.startStep;
+    },
+    onMetrics(record) {
+      latest = record;
+    },
+    onStep(step, total) {
+      const r = rate(step);
+      const eta = formatDuration((total - step) / r);
+      if (bar) {
+        bar.update(step, { rate: r.toFixed(1), etaText: eta, dLoss: fmt(latest.dLoss), gLoss: fmt(latest.gLoss) });
+      } else if (step >= nextPlainStep || step === total) {
+        stream.write(
+          `step ${step}/${total} (${Math.floor((100 * step) / total)}%) ${r.toFixed(1)} steps/s ETA ${eta} dLoss ${fmt(latest.dLoss)} gLoss ${fmt(latest.gLoss)}\n`,
+        );
+        nextPlainStep = step + Math.max(1, Math.ceil(total / 10));
+      }
+    },
+    stopBar() {
+      bar?.stop();
+      bar = null;
+    },
+  };
+}
+
+function printSummary(result: TrainResult, stream: NodeJS.WriteStream): void {
+  const m = result.lastMetrics;
+  const lines = [
+    '',
+    `Summary: ${result.status}${result.error ? ` (${result.error})` : ''}`,
+    `  steps        ${result.step}/${result.totalSteps} in ${formatDuration(result.seconds)} (${(result.step / Math.max(result.seconds, 1e-9)).toFixed(1)} steps/s overall, backend ${result.backend})`,
+  ];
+  if (m) {
+    lines.push(`  final loss   D ${fmt(m.dLoss)}  G ${fmt(m.gLoss)}`);
+    lines.push(`  D(x) ${fmt(m.dReal)}  D(G(z)) ${fmt(m.dFake)}  (an optimal D at the game's solution gives 0.5)`);
+  }
+  if (result.quality) {
+    const q = result.quality;
+    lines.push(
+      `  modes        ${q.modesCovered}/${q.modeCount} covered, ${(100 * q.highQuality).toFixed(1)}% high-quality samples (PacGAN protocol, fixed-noise samples)`,
+    );
+  }
+  lines.push(`  run dir      ${result.runDir}`);
+  if (result.status === 'stopped') lines.push(`  continue     gan-workbench train --resume ${result.runDir}`);
+  stream.write(lines.join('\n') + '\n');
+}
+
+async function trainCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { out: { type: 'string' }, steps: { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' }, resume: { type: 'string' } },
+  });
+  if (values.resume ? positionals.length > 0 : positionals.length !== 1) throw new UsageError('train needs one config file, or --resume <run-dir>');
+  if (values.resume && values.seed !== undefined) throw new UsageError('--seed cannot change a resumed run');
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = () => {
+    interrupts++;
+    if (interrupts > 1) process.exit(EXIT.interrupted);
+    process.stderr.write('\nStopping after this step (a checkpoint is written); press Ctrl-C again to quit at once.\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const progress = progressObserver(process.stdout);
+  try {
+    const result = await train({
+      configPath: positionals[0],
+      resumeFrom: values.resume,
+      runsDir: values.out ?? path.resolve('runs'),
+      backend: backendOption(values.backend),
+      steps: integerOption(values.steps, 'steps', 1),
+      seed: integerOption(values.seed, 'seed', 0),
+      signal: controller.signal,
+      observer: progress,
+    });
+    progress.stopBar();
+    printSummary(result, process.stdout);
+    return result.status === 'completed' ? EXIT.ok : result.status === 'stopped' ? EXIT.interrupted : EXIT.failed;
+  } finally {
+    progress.stopBar();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+async function sampleCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { n: { type: 'string' }, step: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' } },
+  });
+  if (positionals.length !== 1) throw new UsageError('sample needs one run directory');
+  const stepText = values.step ?? 'latest';
+  const step = stepText === 'latest' ? 'latest' : integerOption(stepText, 'step', 0);
+  const result = await sampleRun({
+    runDir: positionals[0],
+    count: integerOption(values.n, 'n', 1) ?? 1000,
+    step: step ?? 'latest',
+    seed: integerOption(values.seed, 'seed', 0) ?? 0,
+    backend: backendOption(values.backend),
+  });
+  const json = JSON.stringify(result.samples);
+  if (values.out) {
+    if (!values.out.endsWith('.json')) throw new UsageError('--out must name a .json file for point data');
+    await writeFile(values.out, json + '\n');
+    process.stderr.write(`${result.samples.length} samples from step ${result.step} written to ${values.out}\n`);
+  } else {
+    process.stdout.write(json + '\n');
+  }
+  return EXIT.ok;
+}
+
+async function benchCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { steps: { type: 'string' }, backend: { type: 'string' }, warmup: { type: 'string' } },
+  });
+  if (positionals.length !== 1) throw new UsageError('bench needs one config file');
+  const result = await runBenchmark({
+    configPath: positionals[0],
+    steps: integerOption(values.steps, 'steps', 1) ?? 200,
+    warmupSteps: integerOption(values.warmup, 'warmup', 0) ?? 20,
+    backend: backendOption(values.backend),
+    log: (line) => process.stderr.write(line + '\n'),
+  });
+  process.stdout.write(JSON.stringify(result) + '\n');
+  return EXIT.ok;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'train':
+        return await trainCommand(rest);
+      case 'sample':
+        return await sampleCommand(rest);
+      case 'bench':
+        return await benchCommand(rest);
+      case '--help':
+      case '-h':
+      case 'help':
+        process.stdout.write(USAGE + '\n');
+        return EXIT.ok;
+      default:
+        throw new UsageError(command ? `unknown command "${command}"` : 'no command given');
+    }
+  } catch (error) {
+    if (error instanceof UsageError || (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))) {
+      process.stderr.write(`gan-workbench: ${error.message}\n\n${USAGE}\n`);
+      return EXIT.usage;
+    }
+    if (error instanceof ConfigError || error instanceof DataError || error instanceof SampleError) {
+      process.stderr.write(`gan-workbench: ${error instanceof ConfigError ? 'invalid config\n' : ''}${error.message}\n`);
+      return EXIT.usage;
+    }
+    process.stderr.write(`gan-workbench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return EXIT.failed;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(`${String(error)}\n`);
+      process.exit(EXIT.failed);
+    },
+  );
+}

@@ -1,0 +1,27 @@
+/** Reads and validates a `*.gan.json` file for the trainer; nothing is written on failure. */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { GanConfig } from '../protocol/config';
+import { formatLocatedProblems, parseConfigText } from '../protocol/configText';
+
+/** A config that cannot be used; its message lists every problem with file:line:column and field path. */
+export class ConfigError extends Error {}
+
+export async function loadConfigFile(file: string): Promise<GanConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ConfigError(`${file}: ${code === 'ENOENT' ? 'file not found' : `cannot be read (${code ?? String(error)})`}`);
+  }
+  const result = parseConfigText(text);
+  if (!result.ok) throw new ConfigError(formatLocatedProblems(path.relative(process.cwd(), file) || file, text, result.problems));
+  return result.config;
+}
+
+/** Makes file paths in the config absolute, so the run's config.json stands on its own. */
+export function resolveConfigPaths(config: GanConfig, configDir: string): GanConfig {
+  if (config.data.type !== 'csv') return config;
+  return { ...config, data: { ...config.data, path: path.resolve(configDir, config.data.path) } };
+}

@@ -1,0 +1,161 @@
+/**
+ * Real data sources. Each draws minibatches with the run's seeded Random, so data order is part
+ * of the reproducible state.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parse as parseCsv } from 'csv-parse/sync';
+import type { DataConfig } from '../protocol/config';
+import type { Random } from './random';
+
+export interface DataSource {
+  /** Numbers in one sample. */
+  readonly dimension: number;
+  /** Mode centres, for mixtures with known modes (used by quality metrics and the monitor). */
+  readonly modes: number[][] | null;
+  /** Fills `out` (batch × dimension, row-major) with real samples, in the model's space. */
+  sample(random: Random, batch: number, out?: Float32Array): Float32Array;
+  /** Maps model-space values back to data space (undoes normalization). */
+  toDataSpace(values: Float32Array): Float32Array;
+}
+
+export class DataError extends Error {
+  constructor(
+    readonly file: string,
+    message: string,
+  ) {
+    super(`${file}: ${message}`);
+  }
+}
+
+class GaussianMixture implements DataSource {
+  readonly dimension = 2;
+  constructor(
+    readonly modes: number[][],
+    private readonly std: number,
+  ) {}
+
+  sample(random: Random, batch: number, out = new Float32Array(batch * 2)): Float32Array {
+    for (let i = 0; i < batch; i++) {
+      const mode = this.modes[random.int(this.modes.length)];
+      out[2 * i] = mode[0] + this.std * random.normal();
+      out[2 * i + 1] = mode[1] + this.std * random.normal();
+    }
+    return out;
+  }
+
+  toDataSpace(values: Float32Array): Float32Array {
+    return values;
+  }
+}
+
+export function ringModes(count: number, radius: number): number[][] {
+  return Array.from({ length: count }, (_, i) => {
+    const angle = (2 * Math.PI * i) / count;
+    return [radius * Math.cos(angle), radius * Math.sin(angle)];
+  });
+}
+
+export function gridModes(size: number, spacing: number): number[][] {
+  const offset = ((size - 1) * spacing) / 2;
+  const modes: number[][] = [];
+  for (let i = 0; i < size; i++) for (let j = 0; j < size; j++) modes.push([i * spacing - offset, j * spacing - offset]);
+  return modes;
+}
+
+class TableData implements DataSource {
+  readonly modes = null;
+  constructor(
+    private readonly rows: Float32Array,
+    readonly dimension: number,
+    private readonly mean: Float32Array,
+    private readonly std: Float32Array,
+  ) {}
+
+  get rowCount(): number {
+    return this.rows.length / this.dimension;
+  }
+
+  sample(random: Random, batch: number, out = new Float32Array(batch * this.dimension)): Float32Array {
+    const d = this.dimension;
+    for (let i = 0; i < batch; i++) {
+      const row = random.int(this.rowCount);
+      for (let j = 0; j < d; j++) out[i * d + j] = (this.rows[row * d + j] - this.mean[j]) / this.std[j];
+    }
+    return out;
+  }
+
+  toDataSpace(values: Float32Array): Float32Array {
+    const d = this.dimension;
+    const result = new Float32Array(values.length);
+    for (let i = 0; i < values.length; i++) result[i] = values[i] * this.std[i % d] + this.mean[i % d];
+    return result;
+  }
+}
+
+async function loadCsv(config: Extract<DataConfig, { type: 'csv' }>, baseDir: string): Promise<DataSource> {
+  const file = path.resolve(baseDir, config.path);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new DataError(file, code === 'ENOENT' ? 'file not found' : `cannot be read (${code ?? String(error)})`);
+  }
+  let records: string[][];
+  try {
+    records = parseCsv(text, { skip_empty_lines: true, trim: true, relax_column_count: false }) as string[][];
+  } catch (error) {
+    throw new DataError(file, `not a valid CSV file: ${(error as Error).message}`);
+  }
+  if (records.length === 0) throw new DataError(file, 'the file has no rows');
+  const first = records[0];
+  const hasHeader = first.some((cell) => cell !== '' && Number.isNaN(Number(cell)));
+  const header = hasHeader ? first : first.map((_, i) => `column${i + 1}`);
+  const body = hasHeader ? records.slice(1) : records;
+  let columns = header.map((_, i) => i);
+  if (config.columns) {
+    columns = config.columns.map((name) => {
+      const index = header.indexOf(name);
+      if (index < 0) throw new DataError(file, `no column named "${name}" (columns: ${header.join(', ')})`);
+      return index;
+    });
+  }
+  if (body.length < 2) throw new DataError(file, 'needs at least 2 data rows');
+  const d = columns.length;
+  const rows = new Float32Array(body.length * d);
+  body.forEach((record, r) => {
+    columns.forEach((c, j) => {
+      const value = Number(record[c]);
+      if (record[c] === '' || !Number.isFinite(value)) {
+        throw new DataError(file, `line ${r + (hasHeader ? 2 : 1)}, column ${header[c]}: "${record[c]}" is not a finite number`);
+      }
+      rows[r * d + j] = value;
+    });
+  });
+  const mean = new Float32Array(d);
+  const std = new Float32Array(d).fill(1);
+  if (config.normalize) {
+    for (let j = 0; j < d; j++) {
+      let sum = 0;
+      for (let r = 0; r < body.length; r++) sum += rows[r * d + j];
+      mean[j] = sum / body.length;
+      let squares = 0;
+      for (let r = 0; r < body.length; r++) squares += (rows[r * d + j] - mean[j]) ** 2;
+      std[j] = Math.sqrt(squares / body.length) || 1;
+    }
+  }
+  return new TableData(rows, d, mean, std);
+}
+
+/** Loads the configured data; file-based data is resolved against the config file's folder. */
+export async function loadData(config: DataConfig, baseDir: string): Promise<DataSource> {
+  switch (config.type) {
+    case 'ring':
+      return new GaussianMixture(ringModes(config.modes, config.radius), config.std);
+    case 'grid':
+      return new GaussianMixture(gridModes(config.size, config.spacing), config.std);
+    case 'csv':
+      return loadCsv(config, baseDir);
+  }
+}

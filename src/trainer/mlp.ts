@@ -1,0 +1,153 @@
+/**
+ * A multilayer perceptron written on tfjs-core variables, so every parameter and every piece of
+ * state (batch-norm running averages) is named and can be checkpointed and restored exactly.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { NetworkConfig } from '../protocol/config';
+import type { Random } from './random';
+
+export interface NamedVariable {
+  name: string;
+  variable: tf.Variable;
+}
+
+interface DenseLayer {
+  kernel: tf.Variable;
+  bias: tf.Variable;
+}
+
+interface BatchNormLayer {
+  gamma: tf.Variable;
+  beta: tf.Variable;
+  runningMean: tf.Variable;
+  runningVariance: tf.Variable;
+}
+
+const BATCH_NORM_EPSILON = 1e-5;
+/** Weight of the newest batch in the running averages (PyTorch's default momentum). */
+const BATCH_NORM_MOMENTUM = 0.1;
+
+export type OutputActivation = 'linear' | 'tanh' | 'sigmoid';
+
+/** PyTorch's default Linear initialisation: U(-1/√fan_in, 1/√fan_in) for weights and biases. */
+function uniformInit(random: Random, shape: number[], fanIn: number): tf.Tensor {
+  const bound = 1 / Math.sqrt(fanIn);
+  const size = shape.reduce((a, b) => a * b, 1);
+  return tf.tensor(random.fillUniform(new Float32Array(size), -bound, bound), shape);
+}
+
+export class Mlp {
+  private readonly hidden: { dense: DenseLayer; norm: BatchNormLayer | null }[] = [];
+  private readonly output: DenseLayer;
+
+  constructor(
+    readonly scope: string,
+    private readonly config: NetworkConfig,
+    readonly inputSize: number,
+    readonly outputSize: number,
+    private readonly outputActivation: OutputActivation,
+    random: Random,
+  ) {
+    let fanIn = inputSize;
+    for (let i = 0; i < config.depth; i++) {
+      const dense = this.makeDense(random, fanIn, config.width);
+      const norm = config.batchNorm
+        ? {
+            gamma: tf.variable(tf.ones([config.width])),
+            beta: tf.variable(tf.zeros([config.width])),
+            runningMean: tf.variable(tf.zeros([config.width]), false),
+            runningVariance: tf.variable(tf.ones([config.width]), false),
+          }
+        : null;
+      this.hidden.push({ dense, norm });
+      fanIn = config.width;
+    }
+    this.output = this.makeDense(random, fanIn, outputSize);
+  }
+
+  private makeDense(random: Random, fanIn: number, units: number): DenseLayer {
+    return tf.tidy(() => ({
+      kernel: tf.variable(uniformInit(random, [fanIn, units], fanIn)),
+      bias: tf.variable(uniformInit(random, [units], fanIn)),
+    }));
+  }
+
+  private activate(x: tf.Tensor2D): tf.Tensor2D {
+    switch (this.config.activation) {
+      case 'relu':
+        return tf.relu(x);
+      case 'leakyRelu':
+        return tf.leakyRelu(x, this.config.leakyReluSlope);
+      case 'tanh':
+        return tf.tanh(x);
+      case 'sigmoid':
+        return tf.sigmoid(x);
+      case 'elu':
+        return tf.elu(x);
+      case 'linear':
+        return x;
+    }
+  }
+
+  private normalize(x: tf.Tensor2D, norm: BatchNormLayer, training: boolean): tf.Tensor2D {
+    if (!training) {
+      return tf.batchNorm(x, norm.runningMean, norm.runningVariance, norm.beta, norm.gamma, BATCH_NORM_EPSILON) as tf.Tensor2D;
+    }
+    const { mean, variance } = tf.moments(x, 0);
+    // The running averages are bookkeeping for sampling, not part of the gradient.
+    const n = x.shape[0];
+    const unbiased = n > 1 ? tf.mul(variance, n / (n - 1)) : variance;
+    const blend = (running: tf.Variable, batch: tf.Tensor) => tf.add(tf.mul(running, 1 - BATCH_NORM_MOMENTUM), tf.mul(batch, BATCH_NORM_MOMENTUM));
+    norm.runningMean.assign(blend(norm.runningMean, mean));
+    norm.runningVariance.assign(blend(norm.runningVariance, unbiased));
+    return tf.batchNorm(x, mean, variance, norm.beta, norm.gamma, BATCH_NORM_EPSILON) as tf.Tensor2D;
+  }
+
+  /**
+   * Forward pass. `training` uses batch statistics in batch norm (and updates the running
+   * averages); otherwise the running averages are used.
+   */
+  apply(x: tf.Tensor2D, training: boolean): tf.Tensor2D {
+    return tf.tidy(() => {
+      let h = x;
+      for (const { dense, norm } of this.hidden) {
+        h = tf.add(tf.matMul(h, dense.kernel), dense.bias) as tf.Tensor2D;
+        if (norm) h = this.normalize(h, norm, training);
+        h = this.activate(h);
+      }
+      const out = tf.add(tf.matMul(h, this.output.kernel), this.output.bias) as tf.Tensor2D;
+      if (this.outputActivation === 'tanh') return tf.tanh(out);
+      if (this.outputActivation === 'sigmoid') return tf.sigmoid(out);
+      return out;
+    });
+  }
+
+  /** The parameters an optimizer updates, in a fixed order. */
+  trainableVariables(): tf.Variable[] {
+    return this.namedVariables()
+      .filter(({ variable }) => variable.trainable)
+      .map(({ variable }) => variable);
+  }
+
+  /** Every variable, trainable or not, with a stable name (used by checkpoints). */
+  namedVariables(): NamedVariable[] {
+    const named: NamedVariable[] = [];
+    this.hidden.forEach(({ dense, norm }, i) => {
+      named.push({ name: `${this.scope}/dense${i}/kernel`, variable: dense.kernel });
+      named.push({ name: `${this.scope}/dense${i}/bias`, variable: dense.bias });
+      if (norm) {
+        named.push({ name: `${this.scope}/norm${i}/gamma`, variable: norm.gamma });
+        named.push({ name: `${this.scope}/norm${i}/beta`, variable: norm.beta });
+        named.push({ name: `${this.scope}/norm${i}/runningMean`, variable: norm.runningMean });
+        named.push({ name: `${this.scope}/norm${i}/runningVariance`, variable: norm.runningVariance });
+      }
+    });
+    named.push({ name: `${this.scope}/output/kernel`, variable: this.output.kernel });
+    named.push({ name: `${this.scope}/output/bias`, variable: this.output.bias });
+    return named;
+  }
+
+  dispose(): void {
+    for (const { variable } of this.namedVariables()) variable.dispose();
+  }
+}

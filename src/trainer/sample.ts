@@ -1,0 +1,56 @@
+/** `gan-workbench sample`: draws from a run's generator at one of its checkpoints. */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { validateConfig } from '../protocol/config';
+import type { BackendChoice } from '../protocol/runDirectory';
+import { RUN_FILES } from '../protocol/runDirectory';
+import { selectBackend } from './backend';
+import { listCheckpoints, restoreCheckpoint } from './checkpoint';
+import { loadData } from './data';
+import { Gan } from './gan';
+import { Random } from './random';
+
+export class SampleError extends Error {}
+
+export interface SampleOptions {
+  runDir: string;
+  count: number;
+  step: number | 'latest';
+  seed: number;
+  backend: BackendChoice;
+}
+
+export async function sampleRun(options: SampleOptions): Promise<{ step: number; samples: number[][] }> {
+  const runDir = path.resolve(options.runDir);
+  const text = await readFile(path.join(runDir, RUN_FILES.config), 'utf8').catch(() => null);
+  if (text === null) throw new SampleError(`${runDir}: not a run directory (no ${RUN_FILES.config})`);
+  const parsed = validateConfig(JSON.parse(text));
+  if (!parsed.ok) throw new SampleError(`${runDir}: ${RUN_FILES.config} is not a valid config`);
+  const steps = await listCheckpoints(runDir);
+  if (steps.length === 0) throw new SampleError(`${runDir}: has no checkpoint yet`);
+  const step = options.step === 'latest' ? steps[steps.length - 1] : options.step;
+  if (!steps.includes(step)) throw new SampleError(`${runDir}: no checkpoint at step ${step} (checkpoints: ${steps.join(', ')})`);
+
+  await selectBackend(options.backend);
+  const data = await loadData(parsed.config.data, runDir);
+  const gan = new Gan(parsed.config, data);
+  try {
+    await restoreCheckpoint(runDir, step, gan);
+    const rows: number[][] = [];
+    const random = new Random(`sample:${options.seed}`);
+    // Generate in chunks so a large --n does not build one huge tensor.
+    for (let done = 0; done < options.count;) {
+      const n = Math.min(1000, options.count - done);
+      const noise = gan.noise(n, random);
+      const values = data.toDataSpace(await gan.generate(noise));
+      noise.dispose();
+      for (let i = 0; i < n; i++) rows.push(Array.from(values.subarray(i * data.dimension, (i + 1) * data.dimension)));
+      done += n;
+    }
+    return { step, samples: rows };
+  } finally {
+    gan.dispose();
+    tf.disposeVariables();
+  }
+}

@@ -1,0 +1,281 @@
+/**
+ * A training run from start to end: validate, pick the backend, create (or reopen) the run
+ * directory, loop over Algorithm 1's iterations while logging, sampling and checkpointing, and
+ * leave run.json saying how it ended. The CLI and the forked child both drive this.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { validateConfig, type GanConfig } from '../protocol/config';
+import type { BackendChoice, BackendName, HistogramRecord, MetricsRecord, PointSamples, RunInfo, RunStatus } from '../protocol/runDirectory';
+import { RUN_FILES } from '../protocol/runDirectory';
+import { readRunInfo } from '../runs/runReader';
+import { selectBackend, type BackendLoader } from './backend';
+import { listCheckpoints, pruneCheckpoints, restoreCheckpoint, saveCheckpoint } from './checkpoint';
+import { ConfigError, loadConfigFile, resolveConfigPaths } from './configFile';
+import { loadData, type DataSource } from './data';
+import { Gan, type StepStatistics } from './gan';
+import { modeQuality, type ModeQuality } from './quality';
+import { randomStream } from './random';
+import { RunWriter } from './runWriter';
+
+export interface TrainOptions {
+  /** A `*.gan.json` file (new runs). */
+  configPath?: string;
+  /** Continue this run directory from its newest checkpoint. */
+  resumeFrom?: string;
+  runsDir: string;
+  backend: BackendChoice;
+  steps?: number;
+  seed?: number;
+  /** Aborting stops the run after the current step, with a checkpoint. */
+  signal?: AbortSignal;
+  observer?: TrainObserver;
+  backendLoaders?: Record<BackendName, BackendLoader>;
+}
+
+export interface StartedRun {
+  runId: string;
+  runDir: string;
+  name: string;
+  backend: BackendName;
+  backendReason: string;
+  startStep: number;
+  totalSteps: number;
+  dataDimension: number;
+  config: GanConfig;
+}
+
+export interface TrainResult {
+  runId: string;
+  runDir: string;
+  status: Exclude<RunStatus, 'running'>;
+  step: number;
+  totalSteps: number;
+  error: string | null;
+  backend: BackendName;
+  seconds: number;
+  lastMetrics: MetricsRecord | null;
+  /** Mode coverage of the final samples, for the built-in mixtures. */
+  quality: ModeQuality | null;
+}
+
+/** Everything is optional: the CLI draws a progress bar, the child forwards over IPC. */
+export interface TrainObserver {
+  onStart?(run: StartedRun): void;
+  onStep?(step: number, totalSteps: number): void;
+  onMetrics?(record: MetricsRecord): void;
+  onHistogram?(record: HistogramRecord): void;
+  onSamples?(samples: PointSamples): void;
+  onEnd?(result: TrainResult): void;
+}
+
+function slug(name: string): string {
+  return (
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9._-]+/g, '-')
+      .replace(/^-+|-+$/g, '') || 'run'
+  );
+}
+
+function timestampForId(date: Date): string {
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${date.getFullYear()}${pad(date.getMonth() + 1)}${pad(date.getDate())}-${pad(date.getHours())}${pad(date.getMinutes())}${pad(date.getSeconds())}`;
+}
+
+export function histogram(values: Float32Array, bins: number): number[] {
+  const counts = new Array<number>(bins).fill(0);
+  for (const value of values) counts[Math.min(bins - 1, Math.max(0, Math.floor(value * bins)))]++;
+  return counts;
+}
+
+function mean(values: Float32Array): number {
+  let sum = 0;
+  for (const value of values) sum += value;
+  return values.length ? sum / values.length : NaN;
+}
+
+function toRows(values: Float32Array, dimension: number): number[][] {
+  const rows: number[][] = [];
+  for (let i = 0; i < values.length; i += dimension) rows.push(Array.from(values.subarray(i, i + dimension), (v) => Math.round(v * 1e5) / 1e5));
+  return rows;
+}
+
+function mixtureStd(config: GanConfig): number | null {
+  return config.data.type === 'ring' || config.data.type === 'grid' ? config.data.std : null;
+}
+
+/** Loads everything a run needs before anything is written; throws ConfigError/DataError. */
+async function prepare(
+  options: TrainOptions,
+): Promise<{ config: GanConfig; data: DataSource; resume: { runDir: string; info: RunInfo; step: number } | null }> {
+  if (options.resumeFrom) {
+    const runDir = path.resolve(options.resumeFrom);
+    const info = await readRunInfo(runDir);
+    if (!info) throw new ConfigError(`${runDir}: not a run directory (no readable ${RUN_FILES.run})`);
+    if (info.status === 'running') throw new ConfigError(`${runDir}: the run is still running (pid ${info.pid} on ${info.host})`);
+    const snapshot = await readFile(path.join(runDir, RUN_FILES.config), 'utf8').catch(() => null);
+    const result = snapshot === null ? null : validateConfig(JSON.parse(snapshot));
+    if (!result?.ok) throw new ConfigError(`${runDir}: ${RUN_FILES.config} is missing or invalid`);
+    const steps = await listCheckpoints(runDir);
+    if (steps.length === 0) throw new ConfigError(`${runDir}: has no checkpoint to resume from`);
+    let config = result.config;
+    if (options.steps !== undefined) config = { ...config, training: { ...config.training, steps: options.steps } };
+    const data = await loadData(config.data, runDir);
+    return { config, data, resume: { runDir, info, step: steps[steps.length - 1] } };
+  }
+  if (!options.configPath) throw new ConfigError('no config file given');
+  const configPath = path.resolve(options.configPath);
+  let config = resolveConfigPaths(await loadConfigFile(configPath), path.dirname(configPath));
+  if (options.steps !== undefined) config = { ...config, training: { ...config.training, steps: options.steps } };
+  if (options.seed !== undefined) config = { ...config, seed: options.seed };
+  const data = await loadData(config.data, path.dirname(configPath));
+  return { config, data, resume: null };
+}
+
+export async function train(options: TrainOptions): Promise<TrainResult> {
+  const { config, data, resume } = await prepare(options);
+  const backend = await selectBackend(options.backend, options.backendLoaders);
+  const startedAt = new Date();
+  const runId = resume ? resume.info.id : `${slug(config.name)}-${timestampForId(startedAt)}-${randomBytes(2).toString('hex')}`;
+  const runDir = resume ? resume.runDir : path.join(path.resolve(options.runsDir), runId);
+  const totalSteps = config.training.steps;
+
+  const gan = new Gan(config, data);
+  let step = 0;
+  let elapsedBefore = 0;
+  if (resume) {
+    const manifest = await restoreCheckpoint(runDir, resume.step, gan);
+    step = manifest.step;
+    elapsedBefore = manifest.elapsedSeconds;
+  } else {
+    await mkdir(runDir, { recursive: true });
+  }
+
+  const writer = new RunWriter(runDir, {
+    id: runId,
+    name: config.name,
+    status: 'running',
+    backend: backend.backend,
+    backendReason: backend.reason,
+    pid: process.pid,
+    host: os.hostname(),
+    startedAt: resume ? resume.info.startedAt : startedAt.toISOString(),
+    endedAt: null,
+    step,
+    totalSteps,
+    error: null,
+    configPath: resume ? resume.info.configPath : options.configPath ? path.resolve(options.configPath) : null,
+    parent: resume ? resume.info.parent : null,
+  });
+  await writer.open(resume ? null : config, resume ? step : null);
+
+  const fixedNoise = gan.noise(config.logging.sampleCount, randomStream(config.seed, 'fixed-noise'));
+  if (!resume && data.dimension === 2) {
+    await writer.writeRealSample(toRows(data.toDataSpace(data.sample(randomStream(config.seed, 'real-sample'), config.logging.sampleCount)), 2));
+  }
+  options.observer?.onStart?.({
+    runId,
+    runDir,
+    name: config.name,
+    backend: backend.backend,
+    backendReason: backend.reason,
+    startStep: step,
+    totalSteps,
+    dataDimension: data.dimension,
+    config,
+  });
+
+  const clock = Date.now();
+  const elapsed = () => elapsedBefore + (Date.now() - clock) / 1000;
+  let lastLog = { time: Date.now(), step };
+  let lastMetrics: MetricsRecord | null = null;
+  let lastSamples: Float32Array | null = null;
+  let status: TrainResult['status'] = 'completed';
+  let error: string | null = null;
+  const { metricsEvery, histogramsEvery, samplesEvery, checkpointEvery, keepCheckpoints, histogramBins } = config.logging;
+
+  const writeSamples = async (atStep: number) => {
+    lastSamples = data.toDataSpace(await gan.generate(fixedNoise));
+    const samples: PointSamples = { step: atStep, points: toRows(lastSamples, data.dimension) };
+    await writer.writePointSamples(samples);
+    options.observer?.onSamples?.(samples);
+  };
+  const checkpoint = async (atStep: number) => {
+    await saveCheckpoint(runDir, gan, atStep, elapsed());
+    await pruneCheckpoints(runDir, keepCheckpoints);
+  };
+
+  try {
+    if (!resume) await writeSamples(0);
+    while (step < totalSteps && !options.signal?.aborted) {
+      const next = step + 1;
+      const logMetrics = next % metricsEvery === 0 || next === totalSteps;
+      const logHistogram = next % histogramsEvery === 0;
+      const stats: StepStatistics | null = await gan.step(logMetrics || logHistogram);
+      step = next;
+      if (stats) {
+        if (!Number.isFinite(stats.dLoss) || !Number.isFinite(stats.gLoss)) {
+          throw new Error(`diverged: a loss became ${stats.dLoss} / ${stats.gLoss} at step ${step}`);
+        }
+        if (logMetrics) {
+          const now = Date.now();
+          const record: MetricsRecord = {
+            step,
+            time: now,
+            dLoss: stats.dLoss,
+            gLoss: stats.gLoss,
+            dReal: mean(stats.dRealValues),
+            dFake: mean(stats.dFakeValues),
+            stepsPerSecond: ((step - lastLog.step) * 1000) / Math.max(1, now - lastLog.time),
+          };
+          lastLog = { time: now, step };
+          lastMetrics = record;
+          await writer.appendMetrics(record);
+          options.observer?.onMetrics?.(record);
+        }
+        if (logHistogram) {
+          const record: HistogramRecord = {
+            step,
+            edges: Array.from({ length: histogramBins + 1 }, (_, i) => i / histogramBins),
+            dReal: histogram(stats.dRealValues, histogramBins),
+            dFake: histogram(stats.dFakeValues, histogramBins),
+          };
+          await writer.appendHistogram(record);
+          options.observer?.onHistogram?.(record);
+        }
+      }
+      if (step % samplesEvery === 0 || step === totalSteps) await writeSamples(step);
+      if (step % checkpointEvery === 0 && step !== totalSteps) await checkpoint(step);
+      options.observer?.onStep?.(step, totalSteps);
+      await writer.updateRun({ step });
+      // Let IPC messages and signals (stop requests) be handled between steps.
+      if (!stats) await new Promise((resolve) => setImmediate(resolve));
+    }
+    if (options.signal?.aborted) status = 'stopped';
+    await checkpoint(step);
+    if (status === 'stopped' && step % samplesEvery !== 0) await writeSamples(step);
+  } catch (caught) {
+    status = 'failed';
+    error = caught instanceof Error ? caught.message : String(caught);
+  } finally {
+    fixedNoise.dispose();
+    gan.dispose();
+  }
+  await writer.updateRun({ status, step, error, endedAt: new Date().toISOString(), pid: null }, true);
+  await writer.close();
+
+  const std = mixtureStd(config);
+  const quality = lastSamples && step > 0 && data.modes && std !== null ? modeQuality(lastSamples, data.modes, std) : null;
+  const result: TrainResult = { runId, runDir, status, step, totalSteps, error, backend: backend.backend, seconds: elapsed(), lastMetrics, quality };
+  options.observer?.onEnd?.(result);
+  return result;
+}
+
+/** The number of live tensors, for leak checks. */
+export function tensorCount(): number {
+  return tf.memory().numTensors;
+}
