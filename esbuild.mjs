@@ -15,6 +15,8 @@ const nativeTfjs = ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'];
 
 const common = {
   bundle: true,
+  // ESM entry points first: jsonc-parser's UMD build requires its modules dynamically.
+  mainFields: ['module', 'main'],
   sourcemap: !production,
   minify: production,
   logLevel: 'info',

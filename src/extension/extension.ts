@@ -124,7 +124,8 @@ export function activate(context: vscode.ExtensionContext): void {
       const message = error instanceof Error ? error.message : String(error);
       output.appendLine(`Could not start: ${message}`);
       // A config or data problem the editor could not see (e.g. a corrupt data file) is the user's to fix.
-      const what = error instanceof TrainerStartError && error.invalidConfig ? `${path.basename(configUri.fsPath)} cannot be trained` : 'could not start the run';
+      const what =
+        error instanceof TrainerStartError && error.invalidConfig ? `${path.basename(configUri.fsPath)} cannot be trained` : 'could not start the run';
       void vscode.window.showErrorMessage(`GAN Workbench: ${what}: ${message}`, 'Show Output').then((a) => a && output.show());
       return undefined;
     }

@@ -63,7 +63,8 @@ describe('experiment config', () => {
   });
 
   it('locates problems in the text (line:column) and allows comments', () => {
-    const text = '// a comment\n{\n  "name": "x",\n  "data": { "type": "ring" },\n  "generator": { "type": "mlp" },\n  "discriminator": { "type": "mlp", "depth": -1 }\n}\n';
+    const text =
+      '// a comment\n{\n  "name": "x",\n  "data": { "type": "ring" },\n  "generator": { "type": "mlp" },\n  "discriminator": { "type": "mlp", "depth": -1 }\n}\n';
     const result = parseConfigText(text);
     assert.equal(result.ok, false);
     if (result.ok) return;
@@ -93,7 +94,11 @@ describe('experiment config', () => {
   });
 
   it('gives the editor a JSON Schema with descriptions, enums and no extra properties', () => {
-    const schema = configJsonSchema() as { properties: Record<string, { description?: string; properties?: Record<string, { description?: string; enum?: string[] }> }>; additionalProperties?: boolean; required?: string[] };
+    const schema = configJsonSchema() as {
+      properties: Record<string, { description?: string; properties?: Record<string, { description?: string; enum?: string[] }> }>;
+      additionalProperties?: boolean;
+      required?: string[];
+    };
     assert.equal(schema.additionalProperties, false);
     assert.deepEqual([...(schema.required ?? [])].sort(), ['data', 'discriminator', 'generator', 'name']);
     const training = schema.properties.training;
