@@ -72,7 +72,9 @@ function progressObserver(stream: NodeJS.WriteStream): TrainObserver & { stopBar
       if (run.startStep > 0) stream.write(`  resuming from step ${run.startStep}\n`);
       if (tty) {
         bar = new SingleBar({
-          format: ' {bar} {percentage}% | step {value}/{total} | {rate} steps/s | ETA {etaText} | D {dLoss} G {gLoss}',
+          format: ' {bar} {percentage}% | step {value}/{total} | {rate} steps/s | ETA {etaText} | D loss {dLoss} · G loss {gLoss}',
+          barCompleteChar: '\u2588',
+          barIncompleteChar: '\u2591',
           hideCursor: true,
           barsize: 30,
           stream,

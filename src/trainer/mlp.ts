@@ -100,7 +100,10 @@ export class Mlp {
     const blend = (running: tf.Variable, batch: tf.Tensor) => tf.add(tf.mul(running, 1 - BATCH_NORM_MOMENTUM), tf.mul(batch, BATCH_NORM_MOMENTUM));
     norm.runningMean.assign(blend(norm.runningMean, mean));
     norm.runningVariance.assign(blend(norm.runningVariance, unbiased));
-    return tf.batchNorm(x, mean, variance, norm.beta, norm.gamma, BATCH_NORM_EPSILON) as tf.Tensor2D;
+    // Written with broadcasting ops rather than tf.batchNorm: the latter's gradient tiles its
+    // inputs, and the WASM Tile kernel cost more than all the batch-norm arithmetic together.
+    const scale = tf.mul(tf.rsqrt(tf.add(variance, BATCH_NORM_EPSILON)), norm.gamma);
+    return tf.add(tf.mul(tf.sub(x, mean), scale), norm.beta) as tf.Tensor2D;
   }
 
   /**
