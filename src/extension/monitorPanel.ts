@@ -9,7 +9,7 @@ import type { HostToMonitorMessage, MonitorPanelState } from '../protocol/monito
 import { isMonitorToHostMessage } from '../protocol/monitorMessages';
 import { readRunInfo } from '../runs/runReader';
 import type { RunSessions } from './runSessions';
-import { loadSnapshot, summarize } from './runSnapshot';
+import { loadSnapshot, summarize } from '../runs/runSnapshot';
 import { webviewHtml, webviewRoot } from './webviewHtml';
 
 export class MonitorPanel implements vscode.Disposable {

@@ -4,6 +4,7 @@ import { cp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { HistogramRecord, MetricsRecord, PointSamples, RunInfo } from '../../src/protocol/runDirectory';
+import { loadSnapshot } from '../../src/runs/runSnapshot';
 import { parseJsonl } from '../../src/runs/runReader';
 import { assertBuilt, cli, ROOT, tempDir, waitFor } from './helpers';
 
@@ -84,6 +85,16 @@ describe('gan-workbench CLI', () => {
     assert.ok(last.points.every((p) => p.length === 2 && p.every(Number.isFinite)));
     assert.deepEqual(await readdir(path.join(runDir, 'checkpoints')), ['step-00000300']);
     assert.deepEqual((await readdir(path.join(runDir, 'checkpoints', 'step-00000300'))).sort(), ['manifest.json', 'weights.bin']);
+
+    // What the monitor panel loads from the run directory.
+    const snapshot = await loadSnapshot(runDir);
+    assert.ok(snapshot);
+    assert.equal(snapshot.run.status, 'completed');
+    assert.equal(snapshot.run.dataDimension, 2);
+    assert.equal(snapshot.metrics.length, 30);
+    assert.equal(snapshot.latestHistogram?.step, 300);
+    assert.equal(snapshot.latestSamples?.step, 300);
+    assert.equal(snapshot.realPoints?.length, 500);
 
     // `sample` draws from the run's generator.
     const pts = path.join(work, 'pts.json');

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { MonitorRunSummary, MonitorSnapshot } from '../protocol/monitorMessages';
 import type { RunInfo } from '../protocol/runDirectory';
 import { RUN_FILES, sampleFileName } from '../protocol/runDirectory';
-import { listSampleSteps, readHistograms, readMetrics, readPointSamples, readRunInfo } from '../runs/runReader';
+import { listSampleSteps, readHistograms, readMetrics, readPointSamples, readRunInfo } from './runReader';
 
 async function readJson<T>(file: string): Promise<T | null> {
   try {

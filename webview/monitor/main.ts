@@ -1,0 +1,385 @@
+/**
+ * The run monitor panel (browser side). It builds its DOM once, says `monitor/ready`, and draws
+ * whatever the host sends; a `monitor/didLoad` snapshot replaces everything (it comes again after
+ * the panel is re-shown or the window reloads). Data is only ever put in the page as text.
+ */
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import './monitor.css';
+import type { HostToMonitorMessage, MonitorPanelState, MonitorRunSummary, MonitorToHostMessage } from '../../src/protocol/monitorMessages';
+import type { HistogramRecord, MetricsRecord, PointSamples } from '../../src/protocol/runDirectory';
+import { drawHistogram, drawScatter } from './canvasCharts';
+import { chartTheme, type ChartTheme } from './theme';
+
+interface VsCodeApi {
+  postMessage(message: MonitorToHostMessage): void;
+  setState(state: MonitorPanelState): void;
+  getState(): MonitorPanelState | undefined;
+}
+declare function acquireVsCodeApi(): VsCodeApi;
+
+const vscode = acquireVsCodeApi();
+
+/** Columns of the metric series, in uPlot's layout (x first). */
+interface Series {
+  step: number[];
+  dLoss: number[];
+  gLoss: number[];
+  dReal: number[];
+  dFake: number[];
+}
+
+const state: {
+  run: MonitorRunSummary | null;
+  series: Series;
+  lastRecord: MetricsRecord | null;
+  histogram: HistogramRecord | null;
+  samples: PointSamples | null;
+  realPoints: number[][] | null;
+} = {
+  run: null,
+  series: { step: [], dLoss: [], gLoss: [], dReal: [], dFake: [] },
+  lastRecord: null,
+  histogram: null,
+  samples: null,
+  realPoints: null,
+};
+
+function element<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function card(title: string, id: string, subtitle: string): { section: HTMLElement; body: HTMLElement; note: HTMLElement; empty: HTMLElement } {
+  const section = element('section', 'card');
+  section.id = `${id}-card`;
+  const header = element('header', 'card-header');
+  header.append(element('h2', undefined, title), element('span', 'card-subtitle', subtitle));
+  const body = element('div', 'card-body');
+  body.id = id;
+  const empty = element('div', 'empty', 'Waiting for the first metrics…');
+  const note = element('div', 'card-note');
+  section.append(header, body, note);
+  body.append(empty);
+  return { section, body, note, empty };
+}
+
+// ---- DOM -------------------------------------------------------------------------------------
+
+const root = document.getElementById('root') ?? document.body;
+const top = element('header', 'top');
+const title = element('h1', 'run-name', 'GAN run');
+const badge = element('span', 'badge', '…');
+badge.id = 'status';
+const meta = element('span', 'meta');
+const stopButton = element('button', 'stop', 'Stop');
+stopButton.id = 'stop';
+stopButton.title = 'Stop after the current step (a checkpoint is written)';
+stopButton.disabled = true;
+stopButton.addEventListener('click', () => {
+  stopButton.disabled = true;
+  stopButton.textContent = 'Stopping…';
+  vscode.postMessage({ type: 'monitor/stopRun' });
+});
+const titleRow = element('div', 'title-row');
+titleRow.append(title, badge, meta, stopButton);
+const progressRow = element('div', 'progress-row');
+const progress = element('div', 'progress');
+const progressFill = element('div', 'progress-fill');
+progress.append(progressFill);
+const stepText = element('span', 'step');
+stepText.id = 'step';
+const rateText = element('span', 'rate');
+rateText.id = 'rate';
+progressRow.append(progress, stepText, rateText);
+const errorText = element('div', 'error');
+errorText.id = 'error';
+errorText.hidden = true;
+top.append(titleRow, progressRow, errorText);
+
+const lossCard = card('Losses', 'loss-chart', 'J(D) and J(G) per logged step');
+const equilibriumCard = card('Discriminator outputs', 'equilibrium-chart', 'mean D(x) and D(G(z)); an optimal D at the solution gives ½');
+const histogramCard = card('Histogram of D(x) and D(G(z))', 'histogram-chart', '');
+const scatterCard = card('Real vs generated', 'scatter-chart', '');
+const histogramCanvas = element('canvas', 'canvas-chart');
+const scatterCanvas = element('canvas', 'canvas-chart square');
+histogramCard.body.append(histogramCanvas);
+scatterCard.body.append(scatterCanvas);
+scatterCard.section.hidden = true;
+const legend = (items: [string, string][]) => {
+  const row = element('div', 'legend');
+  for (const [label, cls] of items) {
+    const item = element('span', 'legend-item');
+    item.append(element('span', `swatch ${cls}`), document.createTextNode(label));
+    row.append(item);
+  }
+  return row;
+};
+histogramCard.note.append(
+  legend([
+    ['D(x), real', 'real'],
+    ['D(G(z)), generated', 'fake'],
+  ]),
+);
+scatterCard.note.append(
+  legend([
+    ['real data', 'real'],
+    ['G(z) from fixed noise', 'fake'],
+  ]),
+);
+
+const grid = element('main', 'grid');
+grid.append(lossCard.section, equilibriumCard.section, histogramCard.section, scatterCard.section);
+root.append(top, grid);
+
+// ---- uPlot line charts -----------------------------------------------------------------------
+
+function lineOptions(theme: ChartTheme, width: number, height: number, yLabel: string, series: uPlot.Series[], yRange?: [number, number]): uPlot.Options {
+  const axis = (label: string): uPlot.Axis => ({
+    label,
+    stroke: theme.foreground,
+    labelFont: theme.font,
+    font: theme.font,
+    grid: { stroke: theme.grid, width: 1 },
+    ticks: { stroke: theme.grid, width: 1 },
+  });
+  return {
+    width,
+    height,
+    scales: { x: { time: false }, y: yRange ? { range: yRange } : {} },
+    axes: [axis('step'), { ...axis(yLabel), size: 56 }],
+    series: [{ label: 'step' }, ...series],
+    legend: { show: true, live: true },
+    cursor: { drag: { x: true, y: false } },
+  };
+}
+
+class LineChart {
+  private plot: uPlot | null = null;
+  private readonly observer: ResizeObserver;
+
+  constructor(
+    private readonly host: HTMLElement,
+    private readonly empty: HTMLElement,
+    private readonly build: (theme: ChartTheme, width: number, height: number) => uPlot.Options,
+    private readonly columns: () => uPlot.AlignedData,
+  ) {
+    this.observer = new ResizeObserver(() => this.resize());
+    this.observer.observe(host);
+  }
+
+  private size(): { width: number; height: number } {
+    return { width: Math.max(200, this.host.clientWidth), height: Math.max(160, this.host.clientHeight - 34) };
+  }
+
+  private resize(): void {
+    if (this.plot) this.plot.setSize(this.size());
+  }
+
+  /** Redraws with the current data; creates the plot on first data. */
+  update(): void {
+    const data = this.columns();
+    const points = data[0].length;
+    this.host.dataset.pointCount = String(points);
+    this.empty.hidden = points > 0;
+    if (points === 0) {
+      this.plot?.destroy();
+      this.plot = null;
+      return;
+    }
+    if (!this.plot) {
+      const { width, height } = this.size();
+      this.plot = new uPlot(this.build(chartTheme(), width, height), data, this.host);
+    } else {
+      this.plot.setData(data);
+    }
+    // Without a cursor over the chart, the legend shows the newest values rather than dashes.
+    if (this.plot.cursor.idx == null) this.plot.setLegend({ idx: points - 1 });
+  }
+
+  /** Rebuilds from scratch (a theme change). */
+  rebuild(): void {
+    this.plot?.destroy();
+    this.plot = null;
+    this.update();
+  }
+}
+
+const lossChart = new LineChart(
+  lossCard.body,
+  lossCard.empty,
+  (theme, w, h) =>
+    lineOptions(theme, w, h, 'loss', [
+      { label: 'D loss', stroke: theme.dColor, width: 1.5, value: (_u, v) => (v == null ? '--' : v.toPrecision(4)) },
+      { label: 'G loss', stroke: theme.gColor, width: 1.5, value: (_u, v) => (v == null ? '--' : v.toPrecision(4)) },
+    ]),
+  () => [state.series.step, state.series.dLoss, state.series.gLoss],
+);
+
+const half: number[] = [];
+const equilibriumChart = new LineChart(
+  equilibriumCard.body,
+  equilibriumCard.empty,
+  (theme, w, h) =>
+    lineOptions(
+      theme,
+      w,
+      h,
+      'D(·)',
+      [
+        { label: 'D(x)', stroke: theme.realColor, width: 1.5, value: (_u, v) => (v == null ? '--' : v.toFixed(3)) },
+        { label: 'D(G(z))', stroke: theme.fakeColor, width: 1.5, value: (_u, v) => (v == null ? '--' : v.toFixed(3)) },
+        { label: '½', stroke: theme.reference, width: 1, dash: [4, 4], value: () => '0.5' },
+      ],
+      [0, 1],
+    ),
+  () => {
+    while (half.length < state.series.step.length) half.push(0.5);
+    half.length = state.series.step.length;
+    return [state.series.step, state.series.dReal, state.series.dFake, half];
+  },
+);
+
+// ---- rendering -------------------------------------------------------------------------------
+
+function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '--';
+  const s = Math.round(seconds);
+  if (s >= 3600) return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
+  if (s >= 60) return `${Math.floor(s / 60)}m ${s % 60}s`;
+  return `${s}s`;
+}
+
+function renderRun(): void {
+  const run = state.run;
+  if (!run) return;
+  title.textContent = run.name;
+  title.title = run.runId;
+  badge.textContent = run.status;
+  badge.className = `badge ${run.status}`;
+  meta.textContent = `${run.runId} · ${run.backend ?? 'backend?'}`;
+  const step = Math.max(run.step, state.lastRecord?.step ?? 0);
+  stepText.textContent = `step ${step.toLocaleString('en-US')} / ${run.totalSteps.toLocaleString('en-US')}`;
+  progressFill.style.width = `${run.totalSteps > 0 ? Math.min(100, (100 * step) / run.totalSteps) : 0}%`;
+  const rate = state.lastRecord?.stepsPerSecond;
+  if (run.status === 'running' && rate && rate > 0) {
+    rateText.textContent = `${rate.toFixed(1)} steps/s · ETA ${formatDuration((run.totalSteps - step) / rate)}`;
+  } else {
+    rateText.textContent = rate ? `last rate ${rate.toFixed(1)} steps/s` : '';
+  }
+  const running = run.status === 'running';
+  stopButton.hidden = !running;
+  if (running && stopButton.textContent !== 'Stopping…') stopButton.disabled = false;
+  if (!running) stopButton.disabled = true;
+  errorText.hidden = !run.error;
+  errorText.textContent = run.error ? `Error: ${run.error}` : '';
+  scatterCard.section.hidden = run.dataDimension !== 2;
+}
+
+function renderHistogram(): void {
+  const h = state.histogram;
+  histogramCard.empty.hidden = h !== null;
+  histogramCard.body.dataset.step = h ? String(h.step) : '';
+  histogramCard.section.querySelector('.card-subtitle')!.textContent = h ? `at step ${h.step.toLocaleString('en-US')}, over one minibatch` : '';
+  drawHistogram(histogramCanvas, h);
+}
+
+function renderScatter(): void {
+  if (state.run?.dataDimension !== 2) return;
+  const hasData = Boolean(state.realPoints || state.samples);
+  scatterCard.empty.hidden = hasData;
+  scatterCard.body.dataset.step = state.samples ? String(state.samples.step) : '';
+  scatterCard.section.querySelector('.card-subtitle')!.textContent = state.samples ? `generated at step ${state.samples.step.toLocaleString('en-US')}` : '';
+  drawScatter(scatterCanvas, { real: state.realPoints, generated: state.samples?.points ?? null });
+}
+
+function appendRecords(records: MetricsRecord[]): number {
+  const s = state.series;
+  let added = 0;
+  for (const r of records) {
+    // Records arrive live and again in snapshots; keep each step once, in order.
+    const last = s.step[s.step.length - 1];
+    if (last !== undefined && r.step <= last) continue;
+    s.step.push(r.step);
+    s.dLoss.push(r.dLoss);
+    s.gLoss.push(r.gLoss);
+    s.dReal.push(r.dReal);
+    s.dFake.push(r.dFake);
+    state.lastRecord = r;
+    added++;
+  }
+  return added;
+}
+
+function renderAll(): void {
+  renderRun();
+  lossChart.update();
+  equilibriumChart.update();
+  renderHistogram();
+  renderScatter();
+}
+
+function onMessage(message: HostToMonitorMessage): void {
+  switch (message.type) {
+    case 'monitor/didLoad': {
+      const { snapshot } = message;
+      vscode.setState(message.state);
+      state.run = snapshot.run;
+      state.series = { step: [], dLoss: [], gLoss: [], dReal: [], dFake: [] };
+      state.lastRecord = null;
+      appendRecords(snapshot.metrics);
+      state.histogram = snapshot.latestHistogram;
+      state.samples = snapshot.latestSamples;
+      state.realPoints = snapshot.realPoints;
+      stopButton.textContent = 'Stop';
+      renderAll();
+      break;
+    }
+    case 'monitor/didAppendMetrics':
+      if (appendRecords(message.records) > 0) {
+        lossChart.update();
+        equilibriumChart.update();
+        renderRun();
+      }
+      break;
+    case 'monitor/didUpdateHistogram':
+      if (!state.histogram || message.record.step >= state.histogram.step) {
+        state.histogram = message.record;
+        renderHistogram();
+      }
+      break;
+    case 'monitor/didUpdateSamples':
+      if (!state.samples || message.samples.step >= state.samples.step) {
+        state.samples = message.samples;
+        renderScatter();
+      }
+      break;
+    case 'monitor/didUpdateRun':
+      state.run = message.run;
+      renderRun();
+      break;
+  }
+}
+
+window.addEventListener('message', (event: MessageEvent<HostToMonitorMessage>) => {
+  const message = event.data;
+  if (message && typeof message === 'object' && typeof message.type === 'string') onMessage(message);
+});
+
+// Canvas charts follow their boxes; uPlot charts resize themselves.
+new ResizeObserver(() => {
+  renderHistogram();
+  renderScatter();
+}).observe(grid);
+
+// VS Code swaps the body's theme class when the colour theme changes: redraw in the new colours.
+new MutationObserver(() => {
+  lossChart.rebuild();
+  equilibriumChart.rebuild();
+  renderHistogram();
+  renderScatter();
+}).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+
+vscode.postMessage({ type: 'monitor/ready' });
