@@ -9,6 +9,7 @@ import type { HostToMonitorMessage, MonitorPanelState } from '../protocol/monito
 import { isMonitorToHostMessage } from '../protocol/monitorMessages';
 import { readRunInfo } from '../runs/runReader';
 import type { RunSessions } from './runSessions';
+import type { TrainerSession } from './trainerSession';
 import { loadSnapshot, summarize } from '../runs/runSnapshot';
 import { webviewHtml, webviewRoot } from './webviewHtml';
 
@@ -18,6 +19,7 @@ export class MonitorPanel implements vscode.Disposable {
 
   private readonly disposables: vscode.Disposable[] = [];
   private sessionSubscriptions: vscode.Disposable[] = [];
+  private attachedSession: TrainerSession | undefined;
   private ready = false;
   private dataDimension = 0;
   private runName = '';
@@ -78,6 +80,9 @@ export class MonitorPanel implements vscode.Disposable {
   /** Listens to the live trainer of this run, when this window runs it. */
   private attachSession(): void {
     const session = this.sessions.get(this.runDir);
+    // Re-subscribing while the session's emitter delivers an event would drop that event.
+    if (session === this.attachedSession) return;
+    this.attachedSession = session;
     vscode.Disposable.from(...this.sessionSubscriptions).dispose();
     this.sessionSubscriptions = [];
     if (!session) return;

@@ -1,0 +1,66 @@
+/** The walking skeleton in a real VS Code: palette → trainer process → live monitor → stop. */
+import assert from 'node:assert/strict';
+import { cp, copyFile, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { RunInfo } from '../../src/protocol/runDirectory';
+import { ROOT, VsCode } from './vscode';
+
+describe('GAN: Start GAN run in a real VS Code', () => {
+  let workspace: string;
+  let vscode: VsCode | undefined;
+
+  before(async () => {
+    workspace = await mkdtemp(path.join(os.tmpdir(), 'gan-e2e-ws-'));
+    await cp(path.join(ROOT, 'examples'), workspace, { recursive: true });
+    vscode = await VsCode.launch({ workspace });
+  });
+
+  after(async () => {
+    await vscode?.dispose();
+    await rm(workspace, { recursive: true, force: true });
+  });
+
+  it('starts the ring example from the command palette and draws the loss chart live', async () => {
+    assert.ok(vscode);
+    const { page } = vscode;
+    await vscode.openFile('ring8.gan.json');
+    await vscode.runCommand('GAN: Start GAN run');
+
+    const monitor = await vscode.webviewFrame('#loss-chart', 90_000);
+    const points = async () => Number((await monitor.getAttribute('#loss-chart', 'data-point-count')) ?? 0);
+    await monitor.waitForFunction(() => Number(document.querySelector('#loss-chart')?.getAttribute('data-point-count') ?? 0) >= 3, undefined, {
+      timeout: 90_000,
+    });
+    const first = await points();
+    await monitor.waitForFunction((n) => Number(document.querySelector('#loss-chart')?.getAttribute('data-point-count') ?? 0) >= n + 3, first, {
+      timeout: 60_000,
+    });
+    assert.ok((await points()) > first, 'the chart grows while the run trains');
+    assert.equal(await monitor.textContent('#status'), 'running');
+    assert.match((await monitor.textContent('#step')) ?? '', /^step [\d,]+ \/ 3,000$/);
+    await monitor.waitForSelector('#scatter-chart[data-step]:not([data-step=""])', { timeout: 30_000 });
+    await monitor.waitForSelector('#histogram-chart[data-step]:not([data-step=""])', { timeout: 60_000 });
+    assert.equal(await monitor.locator('.uplot').count(), 2);
+
+    // The status bar item follows the active run.
+    const statusItem = page.locator('.statusbar-item', { hasText: /GAN \d+\/3000/ });
+    await statusItem.first().waitFor({ timeout: 15_000 });
+
+    await vscode.screenshot('monitor-running.png');
+    await copyFile(await vscode.screenshot('monitor-running.png'), path.join(ROOT, 'test-results', 'e2e-monitor.png'));
+
+    // Stop from the palette: the run ends as `stopped`, and says so in the panel and in run.json.
+    await vscode.runCommand('GAN: Stop run');
+    await monitor.waitForFunction(() => document.querySelector('#status')?.textContent === 'stopped', undefined, { timeout: 30_000 });
+    const runsDir = path.join(workspace, 'runs');
+    const [runId] = await readdir(runsDir);
+    const info = JSON.parse(await readFile(path.join(runsDir, runId, 'run.json'), 'utf8')) as RunInfo;
+    assert.equal(info.status, 'stopped');
+    assert.equal(info.backend, 'wasm');
+    assert.ok(info.step > 0);
+    assert.ok((await readdir(path.join(runsDir, runId, 'checkpoints'))).length >= 1, 'a checkpoint was written on stop');
+    await vscode.screenshot('monitor-stopped.png');
+  });
+});
