@@ -1,6 +1,6 @@
 /** The walking skeleton in a real VS Code: palette → trainer process → live monitor → stop. */
 import assert from 'node:assert/strict';
-import { cp, copyFile, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { cp, copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -62,5 +62,24 @@ describe('GAN: Start GAN run in a real VS Code', () => {
     assert.ok(info.step > 0);
     assert.ok((await readdir(path.join(runsDir, runId, 'checkpoints'))).length >= 1, 'a checkpoint was written on stop');
     await vscode.screenshot('monitor-stopped.png');
+  });
+
+  it('refuses an invalid config: the editor flags the field, the command says what is wrong, nothing starts', async () => {
+    assert.ok(vscode);
+    const { page } = vscode;
+    const text = (await readFile(path.join(workspace, 'ring8.gan.json'), 'utf8'))
+      .replace('"batchSize": 100', '"batchSize": -5')
+      .replace('"name": "ring8"', '"name": "broken"');
+    await writeFile(path.join(workspace, 'broken.gan.json'), text);
+    await vscode.openFile('broken.gan.json');
+    // The JSON Schema from contributes.jsonValidation marks the field in the editor.
+    await page.locator('.monaco-editor .squiggly-error').first().waitFor({ timeout: 30_000 });
+    await vscode.runCommand('GAN: Start GAN run');
+    const toast = page.locator('.notification-toast', { hasText: 'broken.gan.json is not a valid experiment' });
+    await toast.waitFor({ timeout: 15_000 });
+    assert.match((await toast.textContent()) ?? '', /training\.batchSize: expected > 0, got -5/);
+    await vscode.screenshot('invalid-config.png');
+    const runs = await readdir(path.join(workspace, 'runs'));
+    assert.ok(!runs.some((name) => name.startsWith('broken')), 'no run directory for a refused config');
   });
 });
