@@ -1,7 +1,7 @@
 /**
- * Problems of `*.gan.json` files that the JSON Schema cannot see (the editor's JSON support
- * reports schema errors itself): a data file that does not exist, forbidden keys. The same checks
- * run before a run starts.
+ * Problems of `*.gan.json` files, in the editor: the schema's, the syntax's, and what a schema
+ * cannot see (a data file that does not exist, forbidden keys). The same checks run before a
+ * run starts.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -43,10 +43,9 @@ export class ConfigDiagnostics implements vscode.Disposable {
 
   update(document: vscode.TextDocument): void {
     if (!isGanConfig(document)) return;
-    const text = document.getText();
-    const parsed = parseConfigText(text);
-    // Schema and syntax problems are already shown by the JSON language support.
-    const problems = parsed.ok ? checkConfig(text, document.fileName) : parsed.problems.filter((p) => p.message === 'this key is not allowed');
+    // The JSON language support also flags schema violations (as warnings, in the schema's
+    // generic words); these errors say which field and what was expected, as the CLI does.
+    const problems = checkConfig(document.getText(), document.fileName);
     this.collection.set(
       document.uri,
       problems.map((p) => {

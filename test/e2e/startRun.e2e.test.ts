@@ -14,6 +14,11 @@ describe('GAN: Start GAN run in a real VS Code', () => {
   before(async () => {
     workspace = await mkdtemp(path.join(os.tmpdir(), 'gan-e2e-ws-'));
     await cp(path.join(ROOT, 'examples'), workspace, { recursive: true });
+    // Written before VS Code starts, so Quick Open's file index has it.
+    const text = (await readFile(path.join(workspace, 'ring8.gan.json'), 'utf8'))
+      .replace('"batchSize": 100', '"batchSize": -5')
+      .replace('"name": "ring8"', '"name": "broken"');
+    await writeFile(path.join(workspace, 'broken.gan.json'), text);
     vscode = await VsCode.launch({ workspace });
   });
 
@@ -67,13 +72,13 @@ describe('GAN: Start GAN run in a real VS Code', () => {
   it('refuses an invalid config: the editor flags the field, the command says what is wrong, nothing starts', async () => {
     assert.ok(vscode);
     const { page } = vscode;
-    const text = (await readFile(path.join(workspace, 'ring8.gan.json'), 'utf8'))
-      .replace('"batchSize": 100', '"batchSize": -5')
-      .replace('"name": "ring8"', '"name": "broken"');
-    await writeFile(path.join(workspace, 'broken.gan.json'), text);
     await vscode.openFile('broken.gan.json');
-    // The JSON Schema from contributes.jsonValidation marks the field in the editor.
+    // The field is marked in the editor and listed in Problems with its path and what was expected.
     await page.locator('.monaco-editor .squiggly-error').first().waitFor({ timeout: 30_000 });
+    await vscode.runCommand('View: Focus Problems');
+    await page.locator('.markers-panel .monaco-list-row', { hasText: 'training.batchSize: expected > 0, got -5' }).first().waitFor({ timeout: 15_000 });
+    // ...and by the JSON Schema the extension contributes (the JSON support's own warning).
+    await page.locator('.markers-panel .monaco-list-row', { hasText: 'Value is below the exclusive minimum of 0' }).first().waitFor({ timeout: 30_000 });
     await vscode.runCommand('GAN: Start GAN run');
     const toast = page.locator('.notification-toast', { hasText: 'broken.gan.json is not a valid experiment' });
     await toast.waitFor({ timeout: 15_000 });
