@@ -9,10 +9,21 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { checkpointDirName, RUN_FILES, stepOfCheckpointDir } from '../protocol/runDirectory';
 import type { Gan } from './gan';
+import { faults, injectWriteFault } from './faults';
 import { Random } from './random';
 
 const FORMAT = 'gan-workbench-checkpoint/1';
-type Group = 'generator' | 'discriminator' | 'generatorOptimizer' | 'discriminatorOptimizer';
+type Group = 'generator' | 'discriminator' | 'generatorOptimizer' | 'discriminatorOptimizer' | 'generatorAdamBetas' | 'discriminatorAdamBetas';
+
+/**
+ * Adam's running products β1ᵗ and β2ᵗ. tfjs's setWeights recomputes them as pow(β, t+1), which
+ * differs in the last bits from the product accumulated step by step; saved as they are, a
+ * resumed run continues bit for bit.
+ */
+function adamBetas(optimizer: tf.Optimizer): { accBeta1: tf.Variable; accBeta2: tf.Variable } | null {
+  const adam = optimizer as unknown as { accBeta1?: tf.Variable; accBeta2?: tf.Variable };
+  return adam.accBeta1 instanceof tf.Variable && adam.accBeta2 instanceof tf.Variable ? { accBeta1: adam.accBeta1, accBeta2: adam.accBeta2 } : null;
+}
 
 interface TensorEntry {
   group: Group;
@@ -52,6 +63,13 @@ async function collect(gan: Gan): Promise<{ group: Group; name: string; tensor: 
   for (const { name, variable } of gan.discriminator.namedVariables()) entries.push({ group: 'discriminator', name, tensor: variable });
   for (const { name, tensor } of await gan.generatorOptimizer.getWeights()) entries.push({ group: 'generatorOptimizer', name, tensor });
   for (const { name, tensor } of await gan.discriminatorOptimizer.getWeights()) entries.push({ group: 'discriminatorOptimizer', name, tensor });
+  for (const [group, optimizer] of [
+    ['generatorAdamBetas', gan.generatorOptimizer],
+    ['discriminatorAdamBetas', gan.discriminatorOptimizer],
+  ] as const) {
+    const betas = adamBetas(optimizer);
+    if (betas) entries.push({ group, name: 'accBeta1', tensor: betas.accBeta1 }, { group, name: 'accBeta2', tensor: betas.accBeta2 });
+  }
   return entries;
 }
 
@@ -87,7 +105,9 @@ export async function saveCheckpoint(runDir: string, gan: Gan, step: number, ela
       weightsBytes: weights.byteLength,
       tensors,
     };
+    injectWriteFault('checkpoint', step, tempDir);
     await writeDurably(path.join(tempDir, 'weights.bin'), weights);
+    if (faults().killInCheckpoint === step) process.kill(process.pid, 'SIGKILL');
     // The manifest goes last: a folder with a manifest has all its weights.
     await writeDurably(path.join(tempDir, 'manifest.json'), JSON.stringify(manifest));
     await rm(finalDir, { recursive: true, force: true });
@@ -120,9 +140,7 @@ export async function pruneCheckpoints(runDir: string, keep: number): Promise<vo
   for (const step of steps.slice(0, Math.max(0, steps.length - keep))) {
     await rm(path.join(root, checkpointDirName(step)), { recursive: true, force: true });
   }
-  for (const name of await readdir(root).catch(() => [] as string[])) {
-    if (name.startsWith('.tmp-')) await rm(path.join(root, name), { recursive: true, force: true });
-  }
+  await removeCheckpointLeftovers(runDir);
 }
 
 export async function readCheckpoint(runDir: string, step: number): Promise<{ manifest: CheckpointManifest; weights: Buffer }> {
@@ -149,16 +167,20 @@ export async function readCheckpoint(runDir: string, step: number): Promise<{ ma
 /** Restores a checkpoint into `gan` (built from the same config). Returns its manifest. */
 export async function restoreCheckpoint(runDir: string, step: number, gan: Gan): Promise<CheckpointManifest> {
   const { manifest, weights } = await readCheckpoint(runDir, step);
-  const tensorOf = (entry: TensorEntry): tf.Tensor => {
-    const size = entry.shape.reduce((a, b) => a * b, 1);
-    const values = new Float32Array(weights.buffer.slice(weights.byteOffset + entry.offset, weights.byteOffset + entry.offset + size * 4));
-    return tf.tensor(values, entry.shape);
-  };
   const byGroup = (group: Group) => manifest.tensors.filter((t) => t.group === group);
-  for (const [group, net] of [
+  const sizeOf = (entry: TensorEntry) => entry.shape.reduce((a, b) => a * b, 1);
+  for (const entry of manifest.tensors) {
+    if (entry.offset < 0 || entry.offset + sizeOf(entry) * 4 > weights.byteLength) {
+      throw new CheckpointError(`checkpoint step ${step}: ${entry.name} lies outside weights.bin`);
+    }
+  }
+  const networks = [
     ['generator', gan.generator],
     ['discriminator', gan.discriminator],
-  ] as const) {
+  ] as const;
+  // Check everything before assigning anything: a checkpoint that does not fit leaves the model untouched.
+  const assignments: { variable: tf.Variable; entry: TensorEntry }[] = [];
+  for (const [group, net] of networks) {
     const saved = new Map(byGroup(group).map((entry) => [entry.name, entry]));
     for (const { name, variable } of net.namedVariables()) {
       const entry = saved.get(name);
@@ -167,10 +189,17 @@ export async function restoreCheckpoint(runDir: string, step: number, gan: Gan):
           `checkpoint step ${step} does not fit the model: ${name} ${entry ? `has shape [${entry.shape.join(', ')}], expected [${variable.shape.join(', ')}]` : 'is missing'}`,
         );
       }
-      const value = tensorOf(entry);
-      variable.assign(value);
-      value.dispose();
+      assignments.push({ variable, entry });
     }
+  }
+  const tensorOf = (entry: TensorEntry): tf.Tensor => {
+    const values = new Float32Array(weights.buffer.slice(weights.byteOffset + entry.offset, weights.byteOffset + entry.offset + sizeOf(entry) * 4));
+    return tf.tensor(values, entry.shape);
+  };
+  for (const { variable, entry } of assignments) {
+    const value = tensorOf(entry);
+    variable.assign(value);
+    value.dispose();
   }
   for (const [group, optimizer] of [
     ['generatorOptimizer', gan.generatorOptimizer],
@@ -183,6 +212,43 @@ export async function restoreCheckpoint(runDir: string, step: number, gan: Gan):
       tf.dispose(named.map((n) => n.tensor));
     }
   }
+  for (const [group, optimizer] of [
+    ['generatorAdamBetas', gan.generatorOptimizer],
+    ['discriminatorAdamBetas', gan.discriminatorOptimizer],
+  ] as const) {
+    const betas = adamBetas(optimizer);
+    for (const entry of byGroup(group)) {
+      const target = betas?.[entry.name as 'accBeta1' | 'accBeta2'];
+      if (!target) continue;
+      tf.tidy(() => target.assign(tf.reshape(tensorOf(entry), [])));
+    }
+  }
   gan.random = new Random('restored', manifest.random);
   return manifest;
+}
+
+/**
+ * Restores the newest checkpoint that reads back whole, falling back to older ones when the
+ * newest is truncated or corrupt. Returns the manifest and what was skipped, and why.
+ */
+export async function restoreLatestCheckpoint(runDir: string, gan: Gan): Promise<{ manifest: CheckpointManifest; skipped: string[] }> {
+  const steps = await listCheckpoints(runDir);
+  const skipped: string[] = [];
+  for (const step of [...steps].reverse()) {
+    try {
+      return { manifest: await restoreCheckpoint(runDir, step, gan), skipped };
+    } catch (error) {
+      if (!(error instanceof CheckpointError)) throw error;
+      skipped.push(error.message);
+    }
+  }
+  throw new CheckpointError(steps.length === 0 ? `${runDir}: has no checkpoint` : `${runDir}: no usable checkpoint (${skipped.join('; ')})`);
+}
+
+/** Removes temporary folders left by a checkpoint write that was interrupted. */
+export async function removeCheckpointLeftovers(runDir: string): Promise<void> {
+  const root = path.join(runDir, RUN_FILES.checkpoints);
+  for (const name of await readdir(root).catch(() => [] as string[])) {
+    if (name.startsWith('.tmp-')) await rm(path.join(root, name), { recursive: true, force: true });
+  }
 }

@@ -8,6 +8,7 @@ import { didEndRun, didLogHistogram, didLogMetrics, didWriteSamples, startRunReq
 import { isProcessAlive } from '../runs/runReader';
 import { ConfigError } from './configFile';
 import { DataError } from './data';
+import { faults } from './faults';
 import { train } from './train';
 
 /** Error codes of `run/start` failures the user must fix (as opposed to trainer crashes). */
@@ -70,6 +71,7 @@ connection.onRequest(startRunRequest, (params) => {
         onMetrics: (record) => void connection.sendNotification(didLogMetrics, { runId, record }),
         onHistogram: (record) => void connection.sendNotification(didLogHistogram, { runId, record }),
         onSamples: (samples) => void connection.sendNotification(didWriteSamples, { runId, samples }),
+        onWarning: (message) => process.stderr.write(`warning: ${message}\n`),
       },
     })
       .then(async (result) => {
@@ -86,6 +88,8 @@ connection.onRequest(startRunRequest, (params) => {
 });
 
 connection.onRequest(stopRunRequest, () => {
+  // (A hung trainer, for the reliability tests.)
+  if (faults().ignoreStop) return new Promise<void>(() => undefined);
   controller.abort();
 });
 

@@ -87,6 +87,11 @@ function progressObserver(stream: NodeJS.WriteStream): TrainObserver & { stopBar
     onMetrics(record) {
       latest = record;
     },
+    onWarning(message) {
+      bar?.stop();
+      bar = null;
+      process.stderr.write(`warning: ${message}\n`);
+    },
     onStep(step, total) {
       const r = rate(step);
       const eta = formatDuration((total - step) / r);
@@ -183,6 +188,7 @@ async function sampleCommand(args: string[]): Promise<number> {
     step: step ?? 'latest',
     seed: integerOption(values.seed, 'seed', 0) ?? 0,
     backend: backendOption(values.backend),
+    warn: (message) => process.stderr.write(`warning: ${message}\n`),
   });
   const json = JSON.stringify(result.samples);
   if (values.out) {

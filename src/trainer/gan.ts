@@ -23,14 +23,24 @@ export function makeOptimizer(config: OptimizerConfig): tf.Optimizer {
   }
 }
 
-/** Values of one step, read back from the backend only when asked for (reading forces a sync). */
-export interface StepStatistics {
+/** What one step reports: its losses always (a divergence check needs them every step). */
+export interface StepResult {
   dLoss: number;
   gLoss: number;
-  /** D(x) per real sample of the last discriminator update. */
-  dRealValues: Float32Array;
-  /** D(G(z)) per generated sample of the last discriminator update. */
-  dFakeValues: Float32Array;
+  /** D(x) and D(G(z)) per sample of the last discriminator update, when asked for. */
+  outputs: { dReal: Float32Array; dFake: Float32Array } | null;
+}
+
+/**
+ * tfjs-core 4.22 leaves the gradient tape behind when the function it differentiates throws: the
+ * tensors the tape saved for backprop are never freed, and the next gradient starts a new tape.
+ * This frees them (only outside any gradient computation).
+ */
+function releaseAbandonedTape(): void {
+  const state = (tf.engine() as unknown as { state: { gradientDepth: number; activeTape: { saved?: tf.Tensor[] }[] | null } }).state;
+  if (state.gradientDepth !== 0 || !state.activeTape) return;
+  for (const node of state.activeTape) tf.dispose(node.saved ?? []);
+  state.activeTape = null;
 }
 
 export class Gan {
@@ -66,58 +76,63 @@ export class Gan {
   }
 
   /**
-   * One training iteration. With `withStatistics`, returns the losses and D's outputs of the last
-   * discriminator update (costs a sync with the backend); otherwise returns null.
+   * One training iteration. Returns its losses; with `withOutputs`, also D's outputs on the last
+   * real and generated minibatch. Every tensor it makes is freed, even when it throws.
    */
-  async step(withStatistics: boolean): Promise<StepStatistics | null> {
+  async step(withOutputs: boolean): Promise<StepResult> {
     const m = this.config.training.batchSize;
-    let dLoss: tf.Scalar | null = null;
-    // D's logits of the last update, kept out of the gradient tape's tidy when statistics are wanted.
-    const captured: { real?: tf.Tensor; fake?: tf.Tensor } = {};
     const k = this.config.training.dStepsPerGStep;
-    for (let i = 0; i < k; i++) {
-      const last = i === k - 1;
-      const real = this.realBatch(m);
-      const z = this.noise(m);
-      // G(z) is an input to D's update: no gradient flows into G here.
-      const fake = tf.tidy(() => this.generator.apply(z, true));
-      dLoss?.dispose();
-      dLoss = this.discriminatorOptimizer.minimize(
-        () => {
-          const onReal = this.discriminator.apply(real, true);
-          const onFake = this.discriminator.apply(fake, true);
-          if (last && withStatistics) {
-            captured.real = tf.keep(onReal);
-            captured.fake = tf.keep(onFake);
-          }
-          return discriminatorCost(onReal, onFake);
-        },
-        true,
-        this.discriminator.trainableVariables(),
-      );
-      tf.dispose([real, z, fake]);
-    }
-    const z = this.noise(m);
-    const gLoss = this.generatorOptimizer.minimize(
-      () => generatorCost(this.config.training.generatorCost, this.discriminator.apply(this.generator.apply(z, true), true)),
-      true,
-      this.generator.trainableVariables(),
-    );
-    z.dispose();
-    const { real: realLogits, fake: fakeLogits } = captured;
-    if (!withStatistics || !realLogits || !fakeLogits || !dLoss || !gLoss) {
-      tf.dispose([dLoss, gLoss, realLogits, fakeLogits].filter((t): t is tf.Tensor => t != null));
-      return null;
-    }
-    const [dRealValues, dFakeValues] = tf.tidy(() => [tf.sigmoid(realLogits), tf.sigmoid(fakeLogits)]);
-    const [dLossValue, gLossValue, realValues, fakeValues] = await Promise.all([dLoss.data(), gLoss.data(), dRealValues.data(), dFakeValues.data()]);
-    tf.dispose([dLoss, gLoss, realLogits, fakeLogits, dRealValues, dFakeValues]);
-    return {
-      dLoss: dLossValue[0],
-      gLoss: gLossValue[0],
-      dRealValues: realValues as Float32Array,
-      dFakeValues: fakeValues as Float32Array,
+    const owned: tf.Tensor[] = [];
+    const own = <T extends tf.Tensor>(t: T): T => {
+      owned.push(t);
+      return t;
     };
+    try {
+      let dLoss: tf.Scalar | null = null;
+      let logits: { real: tf.Tensor; fake: tf.Tensor } | null = null;
+      for (let i = 0; i < k; i++) {
+        const last = i === k - 1;
+        const real = own(this.realBatch(m));
+        const z = own(this.noise(m));
+        // G(z) is an input to D's update: no gradient flows into G here.
+        const fake = own(tf.tidy(() => this.generator.apply(z, true)));
+        dLoss = own(
+          this.discriminatorOptimizer.minimize(
+            () => {
+              const onReal = this.discriminator.apply(real, true);
+              const onFake = this.discriminator.apply(fake, true);
+              // Kept out of the gradient tape's tidy when the outputs are wanted.
+              if (last && withOutputs) logits = { real: own(tf.keep(onReal)), fake: own(tf.keep(onFake)) };
+              return discriminatorCost(onReal, onFake);
+            },
+            true,
+            this.discriminator.trainableVariables(),
+          ) as tf.Scalar,
+        );
+      }
+      const z = own(this.noise(m));
+      const gLoss = own(
+        this.generatorOptimizer.minimize(
+          () => generatorCost(this.config.training.generatorCost, this.discriminator.apply(this.generator.apply(z, true), true)),
+          true,
+          this.generator.trainableVariables(),
+        ) as tf.Scalar,
+      );
+      const [dLossValue, gLossValue] = await Promise.all([(dLoss as tf.Scalar).data(), gLoss.data()]);
+      let outputs: StepResult['outputs'] = null;
+      const captured = logits as { real: tf.Tensor; fake: tf.Tensor } | null;
+      if (captured) {
+        const dReal = own(tf.sigmoid(captured.real));
+        const dFake = own(tf.sigmoid(captured.fake));
+        outputs = { dReal: (await dReal.data()) as Float32Array, dFake: (await dFake.data()) as Float32Array };
+      }
+      return { dLoss: dLossValue[0], gLoss: gLossValue[0], outputs };
+    } catch (error) {
+      releaseAbandonedTape();
+      throw error;
+    } finally {
+      tf.dispose(owned);
+    }
   }
 
   /** G(z) for the given noise, with batch norm in inference mode; model space, row-major. */

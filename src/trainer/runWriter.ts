@@ -10,6 +10,7 @@ import type { GanConfig } from '../protocol/config';
 import type { HistogramRecord, MetricsRecord, PointSamples, RunInfo } from '../protocol/runDirectory';
 import { RUN_FILES, sampleFileName } from '../protocol/runDirectory';
 import { parseJsonl } from '../runs/runReader';
+import { injectWriteFault } from './faults';
 
 class JsonlAppender {
   private constructor(private readonly handle: FileHandle) {}
@@ -26,7 +27,8 @@ class JsonlAppender {
     return new JsonlAppender(handle);
   }
 
-  async append(record: object): Promise<void> {
+  async append(record: { step: number }): Promise<void> {
+    injectWriteFault('append', record.step, 'jsonl');
     await this.handle.write(JSON.stringify(record) + '\n');
   }
 
@@ -66,6 +68,7 @@ export class RunWriter {
     const now = Date.now();
     if (!force && now - this.lastRunWrite < 1000) return;
     this.lastRunWrite = now;
+    injectWriteFault('rename', this.info.step, RUN_FILES.run);
     await writeFileAtomic(path.join(this.runDir, RUN_FILES.run), JSON.stringify(this.info, null, 2) + '\n');
   }
 

@@ -6,7 +6,7 @@ import { validateConfig } from '../protocol/config';
 import type { BackendChoice } from '../protocol/runDirectory';
 import { RUN_FILES } from '../protocol/runDirectory';
 import { selectBackend } from './backend';
-import { listCheckpoints, restoreCheckpoint } from './checkpoint';
+import { listCheckpoints, restoreCheckpoint, restoreLatestCheckpoint } from './checkpoint';
 import { loadData } from './data';
 import { Gan } from './gan';
 import { Random } from './random';
@@ -19,6 +19,7 @@ export interface SampleOptions {
   step: number | 'latest';
   seed: number;
   backend: BackendChoice;
+  warn?(message: string): void;
 }
 
 export async function sampleRun(options: SampleOptions): Promise<{ step: number; samples: number[][] }> {
@@ -29,14 +30,29 @@ export async function sampleRun(options: SampleOptions): Promise<{ step: number;
   if (!parsed.ok) throw new SampleError(`${runDir}: ${RUN_FILES.config} is not a valid config`);
   const steps = await listCheckpoints(runDir);
   if (steps.length === 0) throw new SampleError(`${runDir}: has no checkpoint yet`);
-  const step = options.step === 'latest' ? steps[steps.length - 1] : options.step;
-  if (!steps.includes(step)) throw new SampleError(`${runDir}: no checkpoint at step ${step} (checkpoints: ${steps.join(', ')})`);
+  if (options.step !== 'latest' && !steps.includes(options.step)) {
+    throw new SampleError(`${runDir}: no checkpoint at step ${options.step} (checkpoints: ${steps.join(', ')})`);
+  }
 
   await selectBackend(options.backend);
   const data = await loadData(parsed.config.data, runDir);
   const gan = new Gan(parsed.config, data);
   try {
-    await restoreCheckpoint(runDir, step, gan);
+    let step: number;
+    if (options.step === 'latest') {
+      // The newest checkpoint that reads back whole; a corrupt newer one is skipped, with a warning.
+      const restored = await restoreLatestCheckpoint(runDir, gan).catch((error: Error) => {
+        throw new SampleError(error.message);
+      });
+      for (const reason of restored.skipped) options.warn?.(`skipped a checkpoint that does not read back: ${reason}`);
+      step = restored.manifest.step;
+    } else {
+      step = (
+        await restoreCheckpoint(runDir, options.step, gan).catch((error: Error) => {
+          throw new SampleError(error.message);
+        })
+      ).step;
+    }
     const rows: number[][] = [];
     const random = new Random(`sample:${options.seed}`);
     // Generate in chunks so a large --n does not build one huge tensor.

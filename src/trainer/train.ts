@@ -13,10 +13,11 @@ import type { BackendChoice, BackendName, HistogramRecord, MetricsRecord, PointS
 import { RUN_FILES } from '../protocol/runDirectory';
 import { readRunInfo } from '../runs/runReader';
 import { selectBackend, type BackendLoader } from './backend';
-import { listCheckpoints, pruneCheckpoints, restoreCheckpoint, saveCheckpoint } from './checkpoint';
+import { listCheckpoints, pruneCheckpoints, removeCheckpointLeftovers, restoreLatestCheckpoint, saveCheckpoint } from './checkpoint';
 import { ConfigError, loadConfigFile, resolveConfigPaths } from './configFile';
 import { loadData, type DataSource } from './data';
-import { Gan, type StepStatistics } from './gan';
+import { faults } from './faults';
+import { Gan } from './gan';
 import { modeQuality, type ModeQuality } from './quality';
 import { randomStream } from './random';
 import { RunWriter } from './runWriter';
@@ -70,6 +71,8 @@ export interface TrainObserver {
   onHistogram?(record: HistogramRecord): void;
   onSamples?(samples: PointSamples): void;
   onEnd?(result: TrainResult): void;
+  /** Something the user should know that does not stop the run. */
+  onWarning?(message: string): void;
 }
 
 function slug(name: string): string {
@@ -84,6 +87,19 @@ function slug(name: string): string {
 function timestampForId(date: Date): string {
   const pad = (n: number) => String(n).padStart(2, '0');
   return `${date.getFullYear()}${pad(date.getMonth() + 1)}${pad(date.getDate())}-${pad(date.getHours())}${pad(date.getMinutes())}${pad(date.getSeconds())}`;
+}
+
+/** A run whose losses stopped being finite; it ends as failed and keeps its last finite checkpoint. */
+export class DivergedError extends Error {}
+
+/** Fault injection: one NaN in G's first weight matrix, as a diverging update would leave it. */
+function poisonWeights(gan: Gan): void {
+  const { variable } = gan.generator.namedVariables()[0];
+  const values = variable.dataSync().slice();
+  values[0] = NaN;
+  const poisoned = tf.tensor(values, variable.shape);
+  variable.assign(poisoned);
+  poisoned.dispose();
 }
 
 export function histogram(values: Float32Array, bins: number): number[] {
@@ -148,7 +164,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let step = 0;
   let elapsedBefore = 0;
   if (resume) {
-    const manifest = await restoreCheckpoint(runDir, resume.step, gan);
+    await removeCheckpointLeftovers(runDir);
+    const { manifest, skipped } = await restoreLatestCheckpoint(runDir, gan);
+    for (const reason of skipped) options.observer?.onWarning?.(`skipped a checkpoint that does not read back: ${reason}`);
     step = manifest.step;
     elapsedBefore = manifest.elapsedSeconds;
   } else {
@@ -204,10 +222,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     await writer.writePointSamples(samples);
     options.observer?.onSamples?.(samples);
   };
+  let lastCheckpoint: number | null = resume ? step : null;
   const checkpoint = async (atStep: number) => {
     await saveCheckpoint(runDir, gan, atStep, elapsed());
+    lastCheckpoint = atStep;
     await pruneCheckpoints(runDir, keepCheckpoints);
   };
+  const injected = faults();
+  const startStep = step;
 
   try {
     if (!resume) await writeSamples(0);
@@ -215,45 +237,46 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const next = step + 1;
       const logMetrics = next % metricsEvery === 0 || next === totalSteps;
       const logHistogram = next % histogramsEvery === 0;
-      const stats: StepStatistics | null = await gan.step(logMetrics || logHistogram);
+      if (injected.nanAtStep === next) poisonWeights(gan);
+      const result = await gan.step(logMetrics || logHistogram);
+      if (!Number.isFinite(result.dLoss) || !Number.isFinite(result.gLoss)) {
+        const kept = lastCheckpoint === null ? 'no checkpoint was written yet' : `the last finite checkpoint is step ${lastCheckpoint}`;
+        throw new DivergedError(`diverged: the losses became ${result.dLoss} (D) and ${result.gLoss} (G) at step ${next}; ${kept}`);
+      }
       step = next;
-      if (stats) {
-        if (!Number.isFinite(stats.dLoss) || !Number.isFinite(stats.gLoss)) {
-          throw new Error(`diverged: a loss became ${stats.dLoss} / ${stats.gLoss} at step ${step}`);
-        }
-        if (logMetrics) {
-          const now = Date.now();
-          const record: MetricsRecord = {
-            step,
-            time: now,
-            dLoss: stats.dLoss,
-            gLoss: stats.gLoss,
-            dReal: mean(stats.dRealValues),
-            dFake: mean(stats.dFakeValues),
-            stepsPerSecond: ((step - lastLog.step) * 1000) / Math.max(1, now - lastLog.time),
-          };
-          lastLog = { time: now, step };
-          lastMetrics = record;
-          await writer.appendMetrics(record);
-          options.observer?.onMetrics?.(record);
-        }
-        if (logHistogram) {
-          const record: HistogramRecord = {
-            step,
-            edges: Array.from({ length: histogramBins + 1 }, (_, i) => i / histogramBins),
-            dReal: histogram(stats.dRealValues, histogramBins),
-            dFake: histogram(stats.dFakeValues, histogramBins),
-          };
-          await writer.appendHistogram(record);
-          options.observer?.onHistogram?.(record);
-        }
+      if (result.outputs && logMetrics) {
+        const now = Date.now();
+        const record: MetricsRecord = {
+          step,
+          time: now,
+          dLoss: result.dLoss,
+          gLoss: result.gLoss,
+          dReal: mean(result.outputs.dReal),
+          dFake: mean(result.outputs.dFake),
+          stepsPerSecond: ((step - lastLog.step) * 1000) / Math.max(1, now - lastLog.time),
+        };
+        lastLog = { time: now, step };
+        lastMetrics = record;
+        await writer.appendMetrics(record);
+        options.observer?.onMetrics?.(record);
+      }
+      if (result.outputs && logHistogram) {
+        const record: HistogramRecord = {
+          step,
+          edges: Array.from({ length: histogramBins + 1 }, (_, i) => i / histogramBins),
+          dReal: histogram(result.outputs.dReal, histogramBins),
+          dFake: histogram(result.outputs.dFake, histogramBins),
+        };
+        await writer.appendHistogram(record);
+        options.observer?.onHistogram?.(record);
       }
       if (step % samplesEvery === 0 || step === totalSteps) await writeSamples(step);
       if (step % checkpointEvery === 0 && step !== totalSteps) await checkpoint(step);
       options.observer?.onStep?.(step, totalSteps);
       await writer.updateRun({ step });
+      if (injected.crashAfterSteps !== undefined && step - startStep >= injected.crashAfterSteps) process.exit(70);
       // Let IPC messages and signals (stop requests) be handled between steps.
-      if (!stats) await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(resolve));
     }
     if (options.signal?.aborted) status = 'stopped';
     await checkpoint(step);
@@ -265,8 +288,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     fixedNoise.dispose();
     gan.dispose();
   }
-  await writer.updateRun({ status, step, error, endedAt: new Date().toISOString(), pid: null }, true);
-  await writer.close();
+  try {
+    await writer.updateRun({ status, step, error, endedAt: new Date().toISOString(), pid: null }, true);
+  } catch (writeError) {
+    // The disk refused even this; readers see a dead pid and report the run as failed.
+    options.observer?.onWarning?.(`could not record the end of the run in run.json: ${(writeError as Error).message}`);
+  }
+  await writer.close().catch(() => undefined);
 
   const std = mixtureStd(config);
   const quality = lastSamples && step > 0 && data.modes && std !== null ? modeQuality(lastSamples, data.modes, std) : null;

@@ -76,11 +76,12 @@ describe('GAN training step', () => {
   it('returns the losses and D outputs of the last discriminator update', async () => {
     const gan = await makeGan(config());
     const stats = await gan.step(true);
-    assert.ok(stats);
-    assert.equal(stats.dRealValues.length, 16);
-    assert.equal(stats.dFakeValues.length, 16);
-    for (const v of [...stats.dRealValues, ...stats.dFakeValues]) assert.ok(v > 0 && v < 1);
+    assert.ok(stats.outputs);
+    assert.equal(stats.outputs.dReal.length, 16);
+    assert.equal(stats.outputs.dFake.length, 16);
+    for (const v of [...stats.outputs.dReal, ...stats.outputs.dFake]) assert.ok(v > 0 && v < 1);
     assert.ok(Number.isFinite(stats.dLoss) && Number.isFinite(stats.gLoss));
+    assert.equal((await gan.step(false)).outputs, null);
     gan.dispose();
   });
 
@@ -90,7 +91,7 @@ describe('GAN training step', () => {
       const losses: number[] = [];
       for (let i = 0; i < 5; i++) {
         const s = await gan.step(true);
-        losses.push(s?.dLoss ?? NaN, s?.gLoss ?? NaN);
+        losses.push(s.dLoss, s.gLoss);
       }
       const w = await weights(gan);
       gan.dispose();
@@ -123,7 +124,7 @@ describe('GAN training step', () => {
     assert.equal(resumed.length, expected.length);
     resumed.forEach((v, i) => assert.ok(Math.abs(v - expected[i]) <= 1e-6, `weight ${i}: ${v} vs ${expected[i]}`));
     const next = await second.step(true);
-    assert.ok(Math.abs((next?.dLoss ?? NaN) - (expectedNext?.dLoss ?? NaN)) < 1e-6);
+    assert.ok(Math.abs(next.dLoss - expectedNext.dLoss) < 1e-6);
     second.dispose();
   });
 
@@ -136,6 +137,27 @@ describe('GAN training step', () => {
     const noise = gan.noise(10);
     await gan.generate(noise);
     noise.dispose();
+    assert.equal(tf.memory().numTensors, before);
+    gan.dispose();
+  });
+
+  it('leaks no tensors when a step throws halfway', async () => {
+    const gan = await makeGan(config({ training: { batchSize: 16, dStepsPerGStep: 2 } }));
+    await gan.step(true);
+    const before = tf.memory().numTensors;
+    const apply = gan.discriminator.apply.bind(gan.discriminator);
+    let calls = 0;
+    for (const failAt of [1, 3, 5]) {
+      calls = 0;
+      gan.discriminator.apply = (x, training) => {
+        if (++calls === failAt) throw new Error('injected failure');
+        return apply(x, training);
+      };
+      await assert.rejects(gan.step(true), /injected failure/);
+      assert.equal(tf.memory().numTensors, before, `after a failure at D call ${failAt}`);
+    }
+    gan.discriminator.apply = apply;
+    await gan.step(true);
     assert.equal(tf.memory().numTensors, before);
     gan.dispose();
   });
