@@ -98,8 +98,13 @@ export function activate(context: vscode.ExtensionContext): void {
       }
       return undefined;
     }
-    const runsDir = runsFolder(configUri);
-    if (!runsDir) return undefined;
+    const folder = runsFolder(configUri);
+    if (!folder) return undefined;
+    if (!folder.ok) {
+      void vscode.window.showErrorMessage(`GAN Workbench: not starting: ${folder.reason}.`);
+      return undefined;
+    }
+    const runsDir = folder.path;
     await mkdir(runsDir, { recursive: true });
     output.appendLine(`Starting ${configUri.fsPath} → ${runsDir}`);
     const session = new TrainerSession(trainerScript, output, trainerNodePath());
@@ -175,7 +180,7 @@ export function activate(context: vscode.ExtensionContext): void {
   }
 
   const runsDir = runsFolder();
-  const runWatcher = runsDir ? vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(runsDir), '*/run.json')) : undefined;
+  const runWatcher = runsDir?.ok ? vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(runsDir.path), '*/run.json')) : undefined;
 
   context.subscriptions.push(
     output,

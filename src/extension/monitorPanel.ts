@@ -6,7 +6,7 @@
 import path from 'node:path';
 import * as vscode from 'vscode';
 import type { HostToMonitorMessage, MonitorPanelState } from '../protocol/monitorMessages';
-import { isMonitorToHostMessage } from '../protocol/monitorMessages';
+import { dispatchMonitorMessage } from '../protocol/monitorMessages';
 import { readRunInfo } from '../runs/runReader';
 import type { RunSessions } from './runSessions';
 import type { TrainerSession } from './trainerSession';
@@ -131,16 +131,13 @@ export class MonitorPanel implements vscode.Disposable {
 
   private onMessage(message: unknown): void {
     // The webview is untrusted input: only the declared messages do anything.
-    if (!isMonitorToHostMessage(message)) return;
-    switch (message.type) {
-      case 'monitor/ready':
+    dispatchMonitorMessage(message, {
+      ready: () => {
         this.ready = true;
         void this.sendSnapshot();
-        break;
-      case 'monitor/stopRun':
-        void this.sessions.get(this.runDir)?.stop();
-        break;
-    }
+      },
+      stopRun: () => void this.sessions.get(this.runDir)?.stop(),
+    });
   }
 
   private post(message: HostToMonitorMessage): void {

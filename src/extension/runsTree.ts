@@ -54,9 +54,9 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunItem>, vscod
 
   async getChildren(): Promise<RunItem[]> {
     const folder = runsFolder();
-    if (!folder) return [];
+    if (!folder?.ok) return [];
     const items: RunItem[] = [];
-    for (const dir of await listRunDirs(folder)) {
+    for (const dir of await listRunDirs(folder.path)) {
       const info = await readRunInfo(dir);
       if (info) items.push(new RunItem(dir, info));
     }

@@ -2,6 +2,7 @@
 import path from 'node:path';
 import * as vscode from 'vscode';
 import type { BackendChoice } from '../protocol/runDirectory';
+import { resolveRunsFolder, type RunsFolderResult } from '../runs/runsFolder';
 
 const SECTION = 'ganWorkbench';
 
@@ -9,13 +10,15 @@ export function workspaceRoot(forFile?: vscode.Uri): vscode.WorkspaceFolder | un
   return (forFile && vscode.workspace.getWorkspaceFolder(forFile)) ?? vscode.workspace.workspaceFolders?.[0];
 }
 
-/** Absolute runs folder: the setting, relative to the workspace folder of `forFile`. */
-export function runsFolder(forFile?: vscode.Uri): string | undefined {
+/**
+ * The runs folder for `forFile` (or the first workspace folder): the setting, resolved against the
+ * workspace folder and refused when it leads outside it (see src/runs/runsFolder.ts).
+ */
+export function runsFolder(forFile?: vscode.Uri): RunsFolderResult | undefined {
   const folder = workspaceRoot(forFile);
-  const configured = vscode.workspace.getConfiguration(SECTION, folder?.uri).get<string>('runsFolder', 'runs') || 'runs';
-  if (path.isAbsolute(configured)) return configured;
-  if (folder) return path.join(folder.uri.fsPath, configured);
-  return forFile ? path.join(path.dirname(forFile.fsPath), configured) : undefined;
+  const configured = vscode.workspace.getConfiguration(SECTION, folder?.uri).get<string>('runsFolder', 'runs') ?? 'runs';
+  const base = folder?.uri.fsPath ?? (forFile ? path.dirname(forFile.fsPath) : undefined);
+  return base === undefined ? undefined : resolveRunsFolder(base, configured);
 }
 
 export function backendChoice(): BackendChoice {

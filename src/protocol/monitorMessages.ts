@@ -44,7 +44,29 @@ export interface MonitorPanelState {
 }
 
 export function isMonitorToHostMessage(value: unknown): value is MonitorToHostMessage {
-  if (value === null || typeof value !== 'object') return false;
-  const type = (value as { type?: unknown }).type;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const type = Object.prototype.hasOwnProperty.call(value, 'type') ? (value as { type?: unknown }).type : undefined;
   return type === 'monitor/ready' || type === 'monitor/stopRun';
+}
+
+/** What a monitor panel may do on its webview's behalf: nothing else. */
+export interface MonitorActions {
+  ready(): void;
+  stopRun(): void;
+}
+
+/**
+ * Routes a message from the (untrusted) webview to the allowed actions; anything that is not a
+ * declared message is dropped. Returns whether an action ran.
+ */
+export function dispatchMonitorMessage(message: unknown, actions: MonitorActions): boolean {
+  if (!isMonitorToHostMessage(message)) return false;
+  switch (message.type) {
+    case 'monitor/ready':
+      actions.ready();
+      return true;
+    case 'monitor/stopRun':
+      actions.stopRun();
+      return true;
+  }
 }
