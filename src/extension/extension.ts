@@ -2,7 +2,7 @@
  * GAN Workbench's extension host side: commands, the runs view, the status bar item, config
  * diagnostics and the run monitor panels. Training happens in a forked trainer process.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { formatProblem } from '../protocol/config';
@@ -11,7 +11,10 @@ import { MonitorPanel, MonitorPanelSerializer } from './monitorPanel';
 import { RunSessions } from './runSessions';
 import { runDirOf, RunsTreeProvider } from './runsTree';
 import { backendChoice, runsFolder, trainerNodePath } from './settings';
-import { TrainerSession, TrainerStartError } from './trainerSession';
+import type { StartRunParams, StartRunResult } from '../protocol/trainerRpc';
+import { RUN_FILES, stepOfCheckpointDir } from '../protocol/runDirectory';
+import { CRASH_WINDOW_MS, MAX_RESTARTS, RestartPolicy } from './restartPolicy';
+import { TrainerSession, TrainerStartError, type SessionEnd } from './trainerSession';
 
 const CONFIG_GLOB = '**/*.gan.json';
 const CONFIG_EXCLUDE = '{**/node_modules/**,**/runs/**}';
@@ -64,7 +67,11 @@ async function pickConfig(): Promise<vscode.Uri | undefined> {
   return picked?.uri;
 }
 
+/** Set while the window closes: trainers that exit then were asked to. */
+let deactivating = false;
+
 export function activate(context: vscode.ExtensionContext): void {
+  deactivating = false;
   const output = vscode.window.createOutputChannel('GAN Workbench');
   const sessions = new RunSessions();
   const statusBar = new StatusBar(sessions);
@@ -107,20 +114,17 @@ export function activate(context: vscode.ExtensionContext): void {
     const runsDir = folder.path;
     await mkdir(runsDir, { recursive: true });
     output.appendLine(`Starting ${configUri.fsPath} → ${runsDir}`);
+    return launch({ configPath: configUri.fsPath, runsDir, backend: backendChoice() }, path.basename(configUri.fsPath), new RestartPolicy());
+  }
+
+  /** Starts a trainer for `params`; a trainer that crashes is resumed from its checkpoint while `policy` allows. */
+  async function launch(params: StartRunParams, label: string, policy: RestartPolicy): Promise<string | undefined> {
     const session = new TrainerSession(trainerScript, output, trainerNodePath());
     try {
-      const run = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Starting GAN trainer…' }, () =>
-        session.start({ configPath: configUri.fsPath, runsDir, backend: backendChoice() }),
-      );
+      const run = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Starting GAN trainer…' }, () => session.start(params));
       output.appendLine(`Run ${run.runId} on ${run.backend}${run.backendReason ? ` (skipped ${run.backendReason})` : ''}: ${run.runDir}`);
       sessions.add(run.runDir, session);
-      session.onDidEnd((ended) => {
-        output.appendLine(`Run ${run.runId} ${ended.status} at step ${ended.step}${ended.error ? `: ${ended.error}` : ''}`);
-        if (ended.status === 'failed') {
-          void vscode.window.showErrorMessage(`GAN run ${run.runId} failed: ${ended.error ?? 'unknown error'}`, 'Show Output').then((a) => a && output.show());
-        }
-        runsTree.refresh();
-      });
+      session.onDidEnd((ended) => void onEnded(run, ended, params, policy));
       openMonitor(run.runDir);
       runsTree.refresh();
       return run.runDir;
@@ -129,11 +133,38 @@ export function activate(context: vscode.ExtensionContext): void {
       const message = error instanceof Error ? error.message : String(error);
       output.appendLine(`Could not start: ${message}`);
       // A config or data problem the editor could not see (e.g. a corrupt data file) is the user's to fix.
-      const what =
-        error instanceof TrainerStartError && error.invalidConfig ? `${path.basename(configUri.fsPath)} cannot be trained` : 'could not start the run';
-      void vscode.window.showErrorMessage(`GAN Workbench: ${what}: ${message}`, 'Show Output').then((a) => a && output.show());
+      const what = error instanceof TrainerStartError && error.invalidConfig ? `${label} cannot be trained` : 'could not start the run';
+      void vscode.window.showErrorMessage(`GAN Workbench: ${what}: ${message}`, 'Show Log').then((a) => a && output.show());
       return undefined;
     }
+  }
+
+  async function onEnded(run: StartRunResult, ended: SessionEnd, params: StartRunParams, policy: RestartPolicy): Promise<void> {
+    output.appendLine(`Run ${run.runId} ${ended.crashed ? 'crashed' : ended.status} at step ${ended.step}${ended.error ? `: ${ended.error}` : ''}`);
+    runsTree.refresh();
+    if (ended.crashed && !ended.stopRequested && !deactivating) {
+      const checkpoints = (await readdir(path.join(run.runDir, RUN_FILES.checkpoints)).catch(() => [] as string[])).filter(
+        (name) => stepOfCheckpointDir(name) !== null,
+      );
+      if (checkpoints.length === 0) {
+        void showRunError(`GAN run ${run.runId} crashed before its first checkpoint, so it cannot be resumed: ${ended.error ?? 'unknown error'}`);
+        return;
+      }
+      if (policy.onCrash() === 'restart') {
+        output.appendLine(`Restarting ${run.runId} from its last checkpoint`);
+        await launch({ ...params, configPath: run.runDir, resumeFrom: run.runDir }, run.runId, policy);
+        return;
+      }
+      void showRunError(
+        `GAN run ${run.runId} crashed ${MAX_RESTARTS + 1} times in ${CRASH_WINDOW_MS / 60_000} minutes and is not restarted again. Its checkpoints are kept.`,
+      );
+      return;
+    }
+    if (ended.status === 'failed') void showRunError(`GAN run ${run.runId} failed: ${ended.error ?? 'unknown error'}`);
+  }
+
+  async function showRunError(message: string): Promise<void> {
+    if ((await vscode.window.showErrorMessage(message, 'Show Log')) === 'Show Log') output.show();
   }
 
   async function stopRun(arg?: unknown): Promise<void> {
@@ -180,7 +211,9 @@ export function activate(context: vscode.ExtensionContext): void {
   }
 
   const runsDir = runsFolder();
-  const runWatcher = runsDir?.ok ? vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(runsDir.path), '*/run.json')) : undefined;
+  const runWatcher = runsDir?.ok
+    ? vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(runsDir.path), '*/run.json'))
+    : undefined;
 
   context.subscriptions.push(
     output,
@@ -210,5 +243,6 @@ export function activate(context: vscode.ExtensionContext): void {
 }
 
 export function deactivate(): void {
+  deactivating = true;
   // Disposables in context.subscriptions stop the sessions and close the panels.
 }

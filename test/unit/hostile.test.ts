@@ -18,7 +18,10 @@ function problems(text: string): string[] {
 describe('hostile configs', () => {
   it('refuse huge numbers, overflowing numbers and non-finite values with the field named', () => {
     assert.deepEqual(problems(JSON.stringify({ ...base, generator: { type: 'mlp', width: 1e12 } })), ['generator.width: expected ≤ 8192, got 1000000000000']);
-    assert.match(problems(JSON.stringify(base).replace('"type":"mlp"}', '"type":"mlp","optimizer":{"type":"adam","learningRate":1e999}}'))[0], /^generator\.optimizer\.learningRate: /);
+    assert.match(
+      problems(JSON.stringify(base).replace('"type":"mlp"}', '"type":"mlp","optimizer":{"type":"adam","learningRate":1e999}}'))[0],
+      /^generator\.optimizer\.learningRate: /,
+    );
     assert.match(problems(JSON.stringify({ ...base, training: { steps: 1e300 } }))[0], /^training\.steps: expected ≤ \d+, got 1e\+300$/);
     assert.match(problems(JSON.stringify({ ...base, seed: -1 }))[0], /^seed: expected ≥ 0/);
   });
@@ -29,9 +32,10 @@ describe('hostile configs', () => {
   });
 
   it('refuse prototype keys anywhere in the tree', () => {
-    assert.deepEqual(problems('{"name":"x","data":{"type":"ring","constructor":{"prototype":{"a":1}}},"generator":{"type":"mlp"},"discriminator":{"type":"mlp"}}'), [
-      'data.constructor: this key is not allowed',
-    ]);
+    assert.deepEqual(
+      problems('{"name":"x","data":{"type":"ring","constructor":{"prototype":{"a":1}}},"generator":{"type":"mlp"},"discriminator":{"type":"mlp"}}'),
+      ['data.constructor: this key is not allowed'],
+    );
   });
 });
 

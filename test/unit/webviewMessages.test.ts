@@ -12,7 +12,17 @@ function randomValue(random: Random, depth: number): unknown {
     case 1:
       return random.uniform() * 1e6 - 5e5;
     case 2:
-      return ['monitor/ready', 'monitor/stopRun', 'monitor/ready ', 'MONITOR/READY', 'monitor/didLoad', 'run/start', 'command:workbench.action.terminal.new', '', '__proto__'][random.int(9)];
+      return [
+        'monitor/ready',
+        'monitor/stopRun',
+        'monitor/ready ',
+        'MONITOR/READY',
+        'monitor/didLoad',
+        'run/start',
+        'command:workbench.action.terminal.new',
+        '',
+        '__proto__',
+      ][random.int(9)];
     case 3:
       return random.int(2) === 0;
     case 4:
