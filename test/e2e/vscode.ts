@@ -23,6 +23,12 @@ export interface VsCodeOptions {
   theme?: Theme;
   /** Extra user settings. */
   settings?: Record<string, unknown>;
+  /** User keybindings (keybindings.json entries). */
+  keybindings?: { key: string; command: string }[];
+  /** Environment of code-server and so of the extension host and its trainers. */
+  env?: Record<string, string>;
+  /** Ask for workspace trust (Restricted Mode until granted) instead of disabling it. */
+  workspaceTrust?: boolean;
 }
 
 async function freePort(): Promise<number> {
@@ -74,7 +80,8 @@ export class VsCode {
         'workbench.startupEditor': 'none',
         'workbench.tips.enabled': false,
         'workbench.welcomePage.walkthroughs.openOnInstall': false,
-        'security.workspace.trust.enabled': false,
+        'security.workspace.trust.enabled': options.workspaceTrust === true,
+        'security.workspace.trust.startupPrompt': 'always',
         'extensions.ignoreRecommendations': true,
         'telemetry.telemetryLevel': 'off',
         'update.mode': 'none',
@@ -83,6 +90,7 @@ export class VsCode {
         ...options.settings,
       }),
     );
+    if (options.keybindings) await writeFile(path.join(userData, 'User', 'keybindings.json'), JSON.stringify(options.keybindings));
     const install = spawnSync(CODE_SERVER, ['--user-data-dir', userData, '--extensions-dir', extensions, '--install-extension', VSIX, '--force'], {
       encoding: 'utf8',
     });
@@ -99,7 +107,7 @@ export class VsCode {
         'none',
         '--disable-telemetry',
         '--disable-update-check',
-        '--disable-workspace-trust',
+        ...(options.workspaceTrust ? [] : ['--disable-workspace-trust']),
         '--disable-getting-started-override',
         '--user-data-dir',
         userData,
@@ -108,7 +116,7 @@ export class VsCode {
         options.workspace,
       ],
       // Its own process group, so dispose() can end code-server and everything it started.
-      { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CS_DISABLE_FILE_DOWNLOADS: '1' } },
+      { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CS_DISABLE_FILE_DOWNLOADS: '1', ...options.env } },
     );
     server.stdout?.on('data', (d: Buffer) => (log += d.toString()));
     server.stderr?.on('data', (d: Buffer) => (log += d.toString()));
@@ -151,6 +159,18 @@ export class VsCode {
     const row = this.page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
     await row.waitFor({ timeout: 15_000 });
     await this.page.keyboard.press('Enter');
+  }
+
+  /** Reloads the window and waits for the workbench again. */
+  async reload(): Promise<void> {
+    await this.runCommand('Developer: Reload Window');
+    await this.page.waitForTimeout(1000);
+    await this.page.waitForSelector('.monaco-workbench .part.statusbar', { timeout: 90_000 });
+  }
+
+  /** A notification toast containing `text`. */
+  notification(text: string | RegExp) {
+    return this.page.locator('.notification-toast', { hasText: text }).first();
   }
 
   /** Opens a workspace file with Quick Open. */

@@ -183,6 +183,7 @@ class LineChart {
     const data = this.columns();
     const points = data[0].length;
     this.host.dataset.pointCount = String(points);
+    this.host.dataset.lastStep = points ? String(data[0][points - 1]) : '';
     this.empty.hidden = points > 0;
     if (points === 0) {
       this.plot?.destroy();
