@@ -49,6 +49,26 @@ describe('GAN: Start GAN run in a real VS Code', () => {
     await monitor.waitForSelector('#histogram-chart[data-step]:not([data-step=""])', { timeout: 60_000 });
     assert.equal(await monitor.locator('.uplot').count(), 2);
 
+    // The webview's own security: strict CSP, no command links, and nothing outside dist/webview loads
+    // (media/gan.svg is an image the CSP would allow: only localResourceRoots can refuse it).
+    // (A string, not a function: tsx would wrap a function in helpers the webview does not have.)
+    const security = (await monitor.evaluate(`(async () => {
+      const csp = document.querySelector('meta[http-equiv="Content-Security-Policy"]')?.getAttribute('content') ?? '';
+      const style = document.querySelector('link[rel="stylesheet"]')?.href ?? '';
+      const outside = await new Promise((resolve) => {
+        const img = new Image();
+        img.onload = () => resolve('loaded');
+        img.onerror = () => resolve('refused');
+        img.src = style.replace('dist/webview/monitor.css', 'media/gan.svg');
+      });
+      return { csp, style, outside, commandLinks: document.querySelectorAll('a[href^="command:"]').length };
+    })()`)) as { csp: string; style: string; outside: string; commandLinks: number };
+    assert.match(security.style, /dist\/webview\/monitor\.css$/);
+    assert.match(security.csp, /^default-src 'none';/);
+    assert.doesNotMatch(security.csp, /unsafe-eval/);
+    assert.equal(security.outside, 'refused', 'a file outside dist/webview cannot be loaded by the webview');
+    assert.equal(security.commandLinks, 0);
+
     // The status bar item follows the active run.
     const statusItem = page.locator('.statusbar-item', { hasText: /GAN \d+\/3000/ });
     await statusItem.first().waitFor({ timeout: 15_000 });
