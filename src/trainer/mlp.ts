@@ -51,13 +51,14 @@ export class Mlp {
     let fanIn = inputSize;
     for (let i = 0; i < config.depth; i++) {
       const dense = this.makeDense(random, fanIn, config.width);
+      // (Inside tidy: tf.variable keeps its own reference, the initial values are freed.)
       const norm = config.batchNorm
-        ? {
+        ? tf.tidy(() => ({
             gamma: tf.variable(tf.ones([config.width])),
             beta: tf.variable(tf.zeros([config.width])),
             runningMean: tf.variable(tf.zeros([config.width]), false),
             runningVariance: tf.variable(tf.ones([config.width]), false),
-          }
+          }))
         : null;
       this.hidden.push({ dense, norm });
       fanIn = config.width;
