@@ -164,4 +164,33 @@ describe('reliability in a real VS Code', () => {
     assert.equal((await readdir(path.join(ws, 'trusted-runs'))).length, 1, 'once trusted, the workspace runsFolder applies');
     assert.deepEqual(await readdir(path.join(ws, 'runs')), ['old-1']);
   });
+
+  it('when the extension host is killed, its trainer is gone within 5 s and the run does not claim to be running', async () => {
+    const { vscode, workspace } = await open();
+    await vscode.openFile('tiny.gan.json');
+    await vscode.runCommand('GAN: Start GAN run');
+    const monitor = await vscode.webviewFrame('#loss-chart', 90_000);
+    await pointsAtLeast(monitor, 3);
+    const [runId] = await readdir(path.join(workspace, 'runs'));
+    const runDir = path.join(workspace, 'runs', runId);
+    const trainer = (await readRunInfo(runDir))?.pid;
+    assert.ok(trainer);
+    // The trainer's parent is the extension host process that code-server started for this window.
+    const extensionHost = Number((await readFile(`/proc/${trainer}/stat`, 'utf8')).split(') ')[1].split(' ')[1]);
+    assert.match(await readFile(`/proc/${extensionHost}/cmdline`, 'utf8'), /extensionHost|bootstrap-fork|code-server/);
+    const killedAt = Date.now();
+    process.kill(extensionHost, 'SIGKILL');
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    while (alive(trainer) && Date.now() - killedAt < 5000) await new Promise((r) => setTimeout(r, 100));
+    const seconds = (Date.now() - killedAt) / 1000;
+    assert.equal(alive(trainer), false, `the trainer outlived its extension host by ${seconds} s`);
+    assert.notEqual((await readRunInfo(runDir))?.status, 'running');
+  });
 });
