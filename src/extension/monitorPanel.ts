@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import * as vscode from 'vscode';
-import type { HostToMonitorMessage, MonitorPanelState } from '../protocol/monitorMessages';
+import type { HostToMonitorMessage, MonitorPanelState, MonitorSnapshot } from '../protocol/monitorMessages';
 import { dispatchMonitorMessage } from '../protocol/monitorMessages';
 import { readRunInfo } from '../runs/runReader';
 import type { RunSessions } from './runSessions';
@@ -23,6 +23,8 @@ export class MonitorPanel implements vscode.Disposable {
   private ready = false;
   private dataDimension = 0;
   private runName = '';
+  /** Live messages held back while a snapshot is being read. */
+  private held: HostToMonitorMessage[] | null = null;
 
   /** Opens the monitor of a run, or brings its existing panel to the front. */
   static createOrShow(extensionUri: vscode.Uri, runDir: string, sessions: RunSessions): MonitorPanel {
@@ -118,7 +120,16 @@ export class MonitorPanel implements vscode.Disposable {
   }
 
   private async sendSnapshot(): Promise<void> {
-    const snapshot = await loadSnapshot(this.runDir);
+    // Live messages that arrive while the files are read may be newer than what the read sees,
+    // or older: hold them, send the snapshot, then send them (the panel keeps each step once).
+    const held: HostToMonitorMessage[] = [];
+    this.held = held;
+    let snapshot: MonitorSnapshot | null;
+    try {
+      snapshot = await loadSnapshot(this.runDir);
+    } finally {
+      if (this.held === held) this.held = null;
+    }
     if (!snapshot) {
       void vscode.window.showWarningMessage(`GAN Workbench: ${this.runDir} is not a run directory (no run.json).`);
       return;
@@ -127,6 +138,7 @@ export class MonitorPanel implements vscode.Disposable {
     this.runName = snapshot.run.name;
     this.panel.title = `GAN run: ${snapshot.run.name} (${snapshot.run.runId.slice(snapshot.run.name.length + 1) || snapshot.run.runId})`;
     this.post({ type: 'monitor/didLoad', snapshot, state: { runDir: this.runDir } });
+    for (const message of held) this.post(message);
   }
 
   private onMessage(message: unknown): void {
@@ -141,6 +153,10 @@ export class MonitorPanel implements vscode.Disposable {
   }
 
   private post(message: HostToMonitorMessage): void {
+    if (this.held && message.type !== 'monitor/didLoad') {
+      this.held.push(message);
+      return;
+    }
     // Nothing is queued for a hidden panel: it reloads from the run directory when shown.
     if (this.ready && this.panel.visible) void this.panel.webview.postMessage(message);
   }
