@@ -249,8 +249,3 @@ export function configJsonSchema(): Record<string, unknown> {
   const schema = z.toJSONSchema(ganConfigSchema, { target: 'draft-7', io: 'input', unrepresentable: 'any' });
   return { ...schema, title: 'GAN Workbench experiment', $id: 'https://gan-workbench.local/gan-config.schema.json' };
 }
-
-/** True for 2-D point data, where the monitor draws a scatter of real vs generated points. */
-export function isTwoDimensional(config: GanConfig, dataDimension: number): boolean {
-  return config.data.type !== 'csv' ? true : dataDimension === 2;
-}

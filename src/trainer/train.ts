@@ -302,8 +302,3 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   options.observer?.onEnd?.(result);
   return result;
 }
-
-/** The number of live tensors, for leak checks. */
-export function tensorCount(): number {
-  return tf.memory().numTensors;
-}
