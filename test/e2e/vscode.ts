@@ -146,18 +146,20 @@ export class VsCode {
   /** Runs a command by its title from the command palette. */
   async runCommand(title: string): Promise<void> {
     const input = this.page.locator('.quick-input-widget input');
-    for (let attempt = 0; attempt < 3; attempt++) {
+    const row = this.page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+    // A palette opened before the extension registered its commands never lists them: reopen it.
+    for (let attempt = 1; ; attempt++) {
       await this.page.keyboard.press('F1');
       try {
         await input.waitFor({ state: 'visible', timeout: 5_000 });
+        await input.fill(`>${title}`);
+        await row.waitFor({ timeout: 5_000 * attempt });
         break;
-      } catch {
-        // The workbench may still be starting: try again.
+      } catch (error) {
+        if (attempt === 3) throw error;
+        await this.page.keyboard.press('Escape');
       }
     }
-    await input.fill(`>${title}`);
-    const row = this.page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
-    await row.waitFor({ timeout: 15_000 });
     await this.page.keyboard.press('Enter');
   }
 
