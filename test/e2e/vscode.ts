@@ -153,7 +153,7 @@ export class VsCode {
       try {
         await input.waitFor({ state: 'visible', timeout: 5_000 });
         await input.fill(`>${title}`);
-        await row.waitFor({ timeout: 5_000 * attempt });
+        await row.waitFor({ timeout: 15_000 });
         break;
       } catch (error) {
         if (attempt === 3) throw error;
