@@ -2,7 +2,7 @@
  * GAN Workbench's extension host side: commands, the runs view, the status bar item, config
  * diagnostics and the run monitor panels. Training happens in a forked trainer process.
  */
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { formatProblem } from '../protocol/config';
@@ -12,7 +12,7 @@ import { RunSessions } from './runSessions';
 import { runDirOf, RunsTreeProvider } from './runsTree';
 import { backendChoice, runsFolder, trainerNodePath } from './settings';
 import type { StartRunParams, StartRunResult } from '../protocol/trainerRpc';
-import { RUN_FILES, stepOfCheckpointDir } from '../protocol/runDirectory';
+import { listCheckpoints } from '../runs/runReader';
 import { CRASH_WINDOW_MS, MAX_RESTARTS, RestartPolicy } from './restartPolicy';
 import { TrainerSession, TrainerStartError, type SessionEnd } from './trainerSession';
 
@@ -143,10 +143,7 @@ export function activate(context: vscode.ExtensionContext): void {
     output.appendLine(`Run ${run.runId} ${ended.crashed ? 'crashed' : ended.status} at step ${ended.step}${ended.error ? `: ${ended.error}` : ''}`);
     runsTree.refresh();
     if (ended.crashed && !ended.stopRequested && !deactivating) {
-      const checkpoints = (await readdir(path.join(run.runDir, RUN_FILES.checkpoints)).catch(() => [] as string[])).filter(
-        (name) => stepOfCheckpointDir(name) !== null,
-      );
-      if (checkpoints.length === 0) {
+      if ((await listCheckpoints(run.runDir)).length === 0) {
         void showRunError(`GAN run ${run.runId} crashed before its first checkpoint, so it cannot be resumed: ${ended.error ?? 'unknown error'}`);
         return;
       }

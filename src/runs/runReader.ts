@@ -6,8 +6,9 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { validateConfig, type GanConfig } from '../protocol/config';
 import type { HistogramRecord, MetricsRecord, PointSamples, RunInfo } from '../protocol/runDirectory';
-import { RUN_FILES, stepOfSampleFile } from '../protocol/runDirectory';
+import { RUN_FILES, stepOfCheckpointDir, stepOfSampleFile } from '../protocol/runDirectory';
 
 export interface JsonlResult<T> {
   records: T[];
@@ -116,4 +117,25 @@ export async function listRunDirs(runsDir: string): Promise<string[]> {
     if (info) dirs.push({ dir, mtime: info.birthtimeMs || info.mtimeMs });
   }
   return dirs.sort((a, b) => b.mtime - a.mtime).map((d) => d.dir);
+}
+
+/** Steps of the complete checkpoints of a run, oldest first (interrupted writes are not listed). */
+export async function listCheckpoints(runDir: string): Promise<number[]> {
+  const names = await readdir(path.join(runDir, RUN_FILES.checkpoints)).catch(() => [] as string[]);
+  return names
+    .map(stepOfCheckpointDir)
+    .filter((step): step is number => step !== null)
+    .sort((a, b) => a - b);
+}
+
+/** The config a run used (its config.json), or null when it is missing or not a valid config. */
+export async function readConfigSnapshot(runDir: string): Promise<GanConfig | null> {
+  const text = await readText(path.join(runDir, RUN_FILES.config));
+  if (text === null) return null;
+  try {
+    const result = validateConfig(JSON.parse(text));
+    return result.ok ? result.config : null;
+  } catch {
+    return null;
+  }
 }

@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { checkpointDirName, RUN_FILES, stepOfCheckpointDir } from '../protocol/runDirectory';
+import { checkpointDirName, RUN_FILES } from '../protocol/runDirectory';
+import { listCheckpoints } from '../runs/runReader';
 import type { Gan } from './gan';
 import { faults, injectWriteFault } from './faults';
 import { Random } from './random';
@@ -117,20 +118,6 @@ export async function saveCheckpoint(runDir: string, gan: Gan, step: number, ela
     throw error;
   }
   return finalDir;
-}
-
-/** Steps of the complete checkpoints of a run, oldest first. */
-export async function listCheckpoints(runDir: string): Promise<number[]> {
-  let names: string[];
-  try {
-    names = await readdir(path.join(runDir, RUN_FILES.checkpoints));
-  } catch {
-    return [];
-  }
-  return names
-    .map(stepOfCheckpointDir)
-    .filter((step): step is number => step !== null)
-    .sort((a, b) => a - b);
 }
 
 /** Keeps the newest `keep` checkpoints and removes stale temporary folders. */

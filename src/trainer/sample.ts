@@ -1,12 +1,11 @@
 /** `gan-workbench sample`: draws from a run's generator at one of its checkpoints. */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { validateConfig } from '../protocol/config';
 import type { BackendChoice } from '../protocol/runDirectory';
 import { RUN_FILES } from '../protocol/runDirectory';
 import { selectBackend } from './backend';
-import { listCheckpoints, restoreCheckpoint, restoreLatestCheckpoint } from './checkpoint';
+import { listCheckpoints, readConfigSnapshot } from '../runs/runReader';
+import { restoreCheckpoint, restoreLatestCheckpoint } from './checkpoint';
 import { loadData } from './data';
 import { Gan } from './gan';
 import { Random } from './random';
@@ -24,10 +23,8 @@ export interface SampleOptions {
 
 export async function sampleRun(options: SampleOptions): Promise<{ step: number; samples: number[][] }> {
   const runDir = path.resolve(options.runDir);
-  const text = await readFile(path.join(runDir, RUN_FILES.config), 'utf8').catch(() => null);
-  if (text === null) throw new SampleError(`${runDir}: not a run directory (no ${RUN_FILES.config})`);
-  const parsed = validateConfig(JSON.parse(text));
-  if (!parsed.ok) throw new SampleError(`${runDir}: ${RUN_FILES.config} is not a valid config`);
+  const config = await readConfigSnapshot(runDir);
+  if (!config) throw new SampleError(`${runDir}: not a run directory (no valid ${RUN_FILES.config})`);
   const steps = await listCheckpoints(runDir);
   if (steps.length === 0) throw new SampleError(`${runDir}: has no checkpoint yet`);
   if (options.step !== 'latest' && !steps.includes(options.step)) {
@@ -35,8 +32,8 @@ export async function sampleRun(options: SampleOptions): Promise<{ step: number;
   }
 
   await selectBackend(options.backend);
-  const data = await loadData(parsed.config.data, runDir);
-  const gan = new Gan(parsed.config, data);
+  const data = await loadData(config.data, runDir);
+  const gan = new Gan(config, data);
   try {
     let step: number;
     if (options.step === 'latest') {

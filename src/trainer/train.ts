@@ -4,16 +4,16 @@
  * leave run.json saying how it ended. The CLI and the forked child both drive this.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { validateConfig, type GanConfig } from '../protocol/config';
+import type { GanConfig } from '../protocol/config';
 import type { BackendChoice, BackendName, HistogramRecord, MetricsRecord, PointSamples, RunInfo, RunStatus } from '../protocol/runDirectory';
 import { RUN_FILES } from '../protocol/runDirectory';
-import { readRunInfo } from '../runs/runReader';
+import { listCheckpoints, readConfigSnapshot, readRunInfo } from '../runs/runReader';
 import { selectBackend, type BackendLoader } from './backend';
-import { listCheckpoints, pruneCheckpoints, removeCheckpointLeftovers, restoreLatestCheckpoint, saveCheckpoint } from './checkpoint';
+import { pruneCheckpoints, removeCheckpointLeftovers, restoreLatestCheckpoint, saveCheckpoint } from './checkpoint';
 import { ConfigError, loadConfigFile, resolveConfigPaths } from './configFile';
 import { loadData, type DataSource } from './data';
 import { faults } from './faults';
@@ -125,23 +125,19 @@ function mixtureStd(config: GanConfig): number | null {
 }
 
 /** Loads everything a run needs before anything is written; throws ConfigError/DataError. */
-async function prepare(
-  options: TrainOptions,
-): Promise<{ config: GanConfig; data: DataSource; resume: { runDir: string; info: RunInfo; step: number } | null }> {
+async function prepare(options: TrainOptions): Promise<{ config: GanConfig; data: DataSource; resume: { runDir: string; info: RunInfo } | null }> {
   if (options.resumeFrom) {
     const runDir = path.resolve(options.resumeFrom);
     const info = await readRunInfo(runDir);
     if (!info) throw new ConfigError(`${runDir}: not a run directory (no readable ${RUN_FILES.run})`);
     if (info.status === 'running') throw new ConfigError(`${runDir}: the run is still running (pid ${info.pid} on ${info.host})`);
-    const snapshot = await readFile(path.join(runDir, RUN_FILES.config), 'utf8').catch(() => null);
-    const result = snapshot === null ? null : validateConfig(JSON.parse(snapshot));
-    if (!result?.ok) throw new ConfigError(`${runDir}: ${RUN_FILES.config} is missing or invalid`);
-    const steps = await listCheckpoints(runDir);
-    if (steps.length === 0) throw new ConfigError(`${runDir}: has no checkpoint to resume from`);
-    let config = result.config;
+    const snapshot = await readConfigSnapshot(runDir);
+    if (!snapshot) throw new ConfigError(`${runDir}: ${RUN_FILES.config} is missing or invalid`);
+    if ((await listCheckpoints(runDir)).length === 0) throw new ConfigError(`${runDir}: has no checkpoint to resume from`);
+    let config = snapshot;
     if (options.steps !== undefined) config = { ...config, training: { ...config.training, steps: options.steps } };
     const data = await loadData(config.data, runDir);
-    return { config, data, resume: { runDir, info, step: steps[steps.length - 1] } };
+    return { config, data, resume: { runDir, info } };
   }
   if (!options.configPath) throw new ConfigError('no config file given');
   const configPath = path.resolve(options.configPath);

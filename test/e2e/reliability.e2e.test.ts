@@ -7,6 +7,7 @@ import { afterEach, describe, it } from 'node:test';
 import type { Frame } from 'playwright-core';
 import type { MetricsRecord } from '../../src/protocol/runDirectory';
 import { parseJsonl, readRunInfo } from '../../src/runs/runReader';
+import { isAlive } from '../trainer/helpers';
 import { ROOT, VsCode, type VsCodeOptions } from './vscode';
 
 /** A small, fast ring GAN: metrics every 10 steps, checkpoints every 100. */
@@ -42,6 +43,15 @@ async function assertContinuous(monitor: Frame, what: string): Promise<number> {
 const pointsAtLeast = (monitor: Frame, n: number, timeout = 60_000) =>
   monitor.waitForFunction((min) => Number(document.querySelector('#loss-chart')?.getAttribute('data-point-count') ?? 0) >= min, n, { timeout });
 
+/** Starts the tiny config from the palette; returns its monitor once it shows `points` points. */
+async function startTiny(vscode: VsCode, points: number): Promise<Frame> {
+  await vscode.openFile('tiny.gan.json');
+  await vscode.runCommand('GAN: Start GAN run');
+  const monitor = await vscode.webviewFrame('#loss-chart', 90_000);
+  await pointsAtLeast(monitor, points);
+  return monitor;
+}
+
 afterEach(async () => {
   await vscode?.dispose();
   vscode = undefined;
@@ -51,10 +61,7 @@ afterEach(async () => {
 describe('reliability in a real VS Code', () => {
   it('a monitor hidden mid-run and shown again, and a window reload, resync with no gap and no duplicate', async () => {
     const { vscode, workspace } = await open();
-    await vscode.openFile('tiny.gan.json');
-    await vscode.runCommand('GAN: Start GAN run');
-    let monitor = await vscode.webviewFrame('#loss-chart', 90_000);
-    await pointsAtLeast(monitor, 5);
+    let monitor = await startTiny(vscode, 5);
     await assertContinuous(monitor, 'live');
 
     // Hide it behind another editor in its group, let the run go on, show it again.
@@ -167,10 +174,7 @@ describe('reliability in a real VS Code', () => {
 
   it('when the extension host is killed, its trainer is gone within 5 s and the run does not claim to be running', async () => {
     const { vscode, workspace } = await open();
-    await vscode.openFile('tiny.gan.json');
-    await vscode.runCommand('GAN: Start GAN run');
-    const monitor = await vscode.webviewFrame('#loss-chart', 90_000);
-    await pointsAtLeast(monitor, 3);
+    await startTiny(vscode, 3);
     const [runId] = await readdir(path.join(workspace, 'runs'));
     const runDir = path.join(workspace, 'runs', runId);
     const trainer = (await readRunInfo(runDir))?.pid;
@@ -180,17 +184,9 @@ describe('reliability in a real VS Code', () => {
     assert.match(await readFile(`/proc/${extensionHost}/cmdline`, 'utf8'), /extensionHost|bootstrap-fork|code-server/);
     const killedAt = Date.now();
     process.kill(extensionHost, 'SIGKILL');
-    const alive = (pid: number) => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
-    while (alive(trainer) && Date.now() - killedAt < 5000) await new Promise((r) => setTimeout(r, 100));
+    while (isAlive(trainer) && Date.now() - killedAt < 5000) await new Promise((r) => setTimeout(r, 100));
     const seconds = (Date.now() - killedAt) / 1000;
-    assert.equal(alive(trainer), false, `the trainer outlived its extension host by ${seconds} s`);
+    assert.equal(isAlive(trainer), false, `the trainer outlived its extension host by ${seconds} s`);
     assert.notEqual((await readRunInfo(runDir))?.status, 'running');
   });
 });
