@@ -38,8 +38,10 @@ export interface RunInfo {
   error: string | null;
   /** Absolute path of the config file the run was started from, when there was one. */
   configPath: string | null;
-  /** Run directory this one was resumed or forked from. */
+  /** Run directory this one was forked from. */
   parent: string | null;
+  /** The parent's checkpoint step this run started from (forks only; absent in older runs). */
+  parentStep?: number | null;
 }
 
 export interface MetricsRecord {

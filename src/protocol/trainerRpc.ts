@@ -2,12 +2,13 @@
  * The trainer ↔ extension channel: JSON-RPC (vscode-jsonrpc) over the Node IPC channel of a
  * forked trainer. Requests flow extension → trainer; notifications `run/did…` flow back.
  */
+import type { ConfigSetting } from './configPatch';
 import { NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
 import type { BackendChoice, BackendName, HistogramRecord, MetricsRecord, PointSamples, RunStatus } from './runDirectory';
 
 export interface StartRunParams {
-  /** Absolute path of the `*.gan.json` file. */
-  configPath: string;
+  /** Absolute path of the `*.gan.json` file (optional for forks: the parent's config is used). */
+  configPath?: string;
   /** Folder that holds run directories. */
   runsDir: string;
   backend: BackendChoice;
@@ -15,6 +16,11 @@ export interface StartRunParams {
   seed?: number;
   /** Continue this run directory from its last checkpoint instead of starting a new one. */
   resumeFrom?: string;
+  /** Start a new run from this run's checkpoint at `forkStep` (else its newest). */
+  forkFrom?: string;
+  forkStep?: number;
+  /** Config fields changed for this run only (the config file is not touched). */
+  settings?: ConfigSetting[];
 }
 
 export interface StartRunResult {

@@ -151,8 +151,17 @@ export async function readCheckpoint(runDir: string, step: number): Promise<{ ma
   return { manifest, weights };
 }
 
-/** Restores a checkpoint into `gan` (built from the same config). Returns its manifest. */
-export async function restoreCheckpoint(runDir: string, step: number, gan: Gan): Promise<CheckpointManifest> {
+/**
+ * Restores a checkpoint into `gan` (built from the same config). Returns its manifest. A fork that
+ * changed an optimizer's type passes `optimizers: false`: the networks are restored, the
+ * optimizers start fresh.
+ */
+export async function restoreCheckpoint(
+  runDir: string,
+  step: number,
+  gan: Gan,
+  options: { optimizers: boolean } = { optimizers: true },
+): Promise<CheckpointManifest> {
   const { manifest, weights } = await readCheckpoint(runDir, step);
   const byGroup = (group: Group) => manifest.tensors.filter((t) => t.group === group);
   const sizeOf = (entry: TensorEntry) => entry.shape.reduce((a, b) => a * b, 1);
@@ -192,6 +201,7 @@ export async function restoreCheckpoint(runDir: string, step: number, gan: Gan):
     ['generatorOptimizer', gan.generatorOptimizer],
     ['discriminatorOptimizer', gan.discriminatorOptimizer],
   ] as const) {
+    if (!options.optimizers) break;
     const entries = byGroup(group);
     if (entries.length > 0) {
       const named = entries.map((entry) => ({ name: entry.name, tensor: tensorOf(entry) }));
@@ -203,7 +213,7 @@ export async function restoreCheckpoint(runDir: string, step: number, gan: Gan):
     ['generatorAdamBetas', gan.generatorOptimizer],
     ['discriminatorAdamBetas', gan.discriminatorOptimizer],
   ] as const) {
-    const betas = adamBetas(optimizer);
+    const betas = options.optimizers ? adamBetas(optimizer) : null;
     for (const entry of byGroup(group)) {
       const target = betas?.[entry.name as 'accBeta1' | 'accBeta2'];
       if (!target) continue;

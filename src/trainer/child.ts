@@ -51,6 +51,9 @@ connection.onRequest(startRunRequest, (params) => {
     train({
       configPath: params.resumeFrom ? undefined : params.configPath,
       resumeFrom: params.resumeFrom,
+      forkFrom: params.forkFrom,
+      forkStep: params.forkStep,
+      settings: params.settings,
       runsDir: params.runsDir,
       backend: params.backend,
       steps: params.steps,

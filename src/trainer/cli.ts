@@ -6,12 +6,18 @@
  * Exit codes: 0 done; 1 the run failed; 2 bad usage, config or data (nothing was written);
  * 130 stopped by Ctrl-C / SIGTERM (a checkpoint was written, `--resume` continues).
  */
-import { writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import writeFileAtomic from 'write-file-atomic';
+import { RUN_FILES, sampleFileName } from '../protocol/runDirectory';
+import { listSampleSteps, readPointSamples } from '../runs/runReader';
+import { exportTensorBoard, renderScatterPng, viewOf } from '../runs/tensorboardExport';
+import { exportGenerator, ExportError } from './exportGenerator';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { SingleBar } from 'cli-progress';
 import type { BackendChoice } from '../protocol/runDirectory';
 import { BACKENDS } from '../protocol/runDirectory';
+import { parseSetting } from '../protocol/configPatch';
 import { runBenchmark } from './bench';
 import { ConfigError } from './configFile';
 import { DataError } from './data';
@@ -23,7 +29,13 @@ export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
 const USAGE = `Usage:
   gan-workbench train <config.gan.json> [--out <runs-dir>] [--steps N] [--seed S] [--backend auto|${BACKENDS.join('|')}]
   gan-workbench train --resume <run-dir> [--steps N] [--backend …]
+  gan-workbench train --fork <run-dir> [--from-step K] [config.gan.json] [--set field.path=value …] [--steps N]
+      --set changes one config field, e.g. --set generator.optimizer.learningRate=1e-4 (repeatable)
   gan-workbench sample <run-dir> [--n N] [--step latest|K] [--out file.json] [--seed S]
+  gan-workbench export <run-dir> --format tfjs|tensorboard|png [--out dir] [--step latest|K]
+      tfjs: the generator as a TensorFlow.js Layers model (model.json + weights)
+      tensorboard: event files with the losses, D(x)/D(G(z)) histograms and samples
+      png: the newest samples as a PNG
   gan-workbench bench <config.gan.json> [--steps N] [--backend …]
 
 Runs go to ./runs unless --out says otherwise.`;
@@ -137,10 +149,28 @@ async function trainCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { out: { type: 'string' }, steps: { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' }, resume: { type: 'string' } },
+    options: {
+      out: { type: 'string' },
+      steps: { type: 'string' },
+      seed: { type: 'string' },
+      backend: { type: 'string' },
+      resume: { type: 'string' },
+      fork: { type: 'string' },
+      'from-step': { type: 'string' },
+      set: { type: 'string', multiple: true },
+    },
   });
-  if (values.resume ? positionals.length > 0 : positionals.length !== 1) throw new UsageError('train needs one config file, or --resume <run-dir>');
-  if (values.resume && values.seed !== undefined) throw new UsageError('--seed cannot change a resumed run');
+  if (values.resume ? positionals.length > 0 : values.fork ? positionals.length > 1 : positionals.length !== 1) {
+    throw new UsageError('train needs one config file, or --resume <run-dir>, or --fork <run-dir> [config file]');
+  }
+  if (values.resume && values.fork) throw new UsageError('--resume and --fork cannot be combined');
+  if (values.resume && (values.seed !== undefined || values.set)) throw new UsageError('--seed and --set cannot change a resumed run (fork it instead)');
+  if (values['from-step'] !== undefined && !values.fork) throw new UsageError('--from-step needs --fork');
+  const settings = (values.set ?? []).map((text) => {
+    const setting = parseSetting(text);
+    if ('error' in setting) throw new UsageError(`--set ${setting.error}`);
+    return setting;
+  });
   const controller = new AbortController();
   let interrupts = 0;
   const onSignal = () => {
@@ -156,7 +186,11 @@ async function trainCommand(args: string[]): Promise<number> {
     const result = await train({
       configPath: positionals[0],
       resumeFrom: values.resume,
-      runsDir: values.out ?? path.resolve('runs'),
+      forkFrom: values.fork,
+      forkStep: integerOption(values['from-step'], 'from-step', 0),
+      settings,
+      // A fork lives beside its parent unless told otherwise.
+      runsDir: values.out ?? (values.fork ? path.dirname(path.resolve(values.fork)) : path.resolve('runs')),
       backend: backendOption(values.backend),
       steps: integerOption(values.steps, 'steps', 1),
       seed: integerOption(values.seed, 'seed', 0),
@@ -201,6 +235,79 @@ async function sampleCommand(args: string[]): Promise<number> {
   return EXIT.ok;
 }
 
+async function exportCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { format: { type: 'string' }, out: { type: 'string' }, step: { type: 'string' }, backend: { type: 'string' } },
+  });
+  if (positionals.length !== 1) throw new UsageError('export needs one run directory');
+  const runDir = path.resolve(positionals[0]);
+  const format = values.format ?? 'tfjs';
+  switch (format) {
+    case 'tfjs': {
+      const stepText = values.step ?? 'latest';
+      const out = path.resolve(values.out ?? path.join(runDir, 'export', 'tfjs-generator'));
+      const result = await exportGenerator({
+        runDir,
+        step: stepText === 'latest' ? 'latest' : (integerOption(stepText, 'step', 0) ?? 'latest'),
+        outDir: out,
+        backend: backendOption(values.backend),
+        warn: (message) => process.stderr.write(`warning: ${message}\n`),
+      });
+      process.stdout.write(`generator of step ${result.step} exported to ${out} (load it with tf.loadLayersModel)\n`);
+      return EXIT.ok;
+    }
+    case 'tensorboard': {
+      const out = path.resolve(values.out ?? path.join(runDir, 'tensorboard'));
+      const result = await exportTensorBoard(runDir, out).catch((error: Error) => {
+        throw new ExportError(error.message);
+      });
+      // One event file per export folder: an older export would show every point twice.
+      for (const name of await readdir(out)) {
+        if (name.includes('tfevents') && path.join(out, name) !== result.file) await rm(path.join(out, name), { force: true });
+      }
+      process.stdout.write(
+        `${result.scalars} scalars, ${result.histograms} histograms, ${result.images} images written to ${result.file}\n  view with: tensorboard --logdir ${out}\n`,
+      );
+      return EXIT.ok;
+    }
+    case 'png': {
+      const out = path.resolve(values.out ?? path.join(runDir, 'export'));
+      const file = await exportLatestSamplePng(runDir, out);
+      process.stdout.write(`samples written to ${file}\n`);
+      return EXIT.ok;
+    }
+    default:
+      throw new UsageError(`--format must be tfjs, tensorboard or png; got "${format}"`);
+  }
+}
+
+/** The newest samples as a PNG: the grid itself for image data, a scatter over the real data for points. */
+async function exportLatestSamplePng(runDir: string, outDir: string): Promise<string> {
+  const pngSteps = await listSampleSteps(runDir, 'png');
+  const jsonSteps = await listSampleSteps(runDir, 'json');
+  const lastPng = pngSteps[pngSteps.length - 1];
+  const lastJson = jsonSteps[jsonSteps.length - 1];
+  await mkdir(outDir, { recursive: true });
+  if (lastPng !== undefined && (lastJson === undefined || lastPng >= lastJson)) {
+    const target = path.join(outDir, `samples-${sampleFileName(lastPng, 'png')}`);
+    await writeFileAtomic(target, await readFile(path.join(runDir, RUN_FILES.samples, sampleFileName(lastPng, 'png'))));
+    return target;
+  }
+  if (lastJson === undefined) throw new SampleError(`${runDir}: has no samples yet`);
+  const samples = await readPointSamples(path.join(runDir, RUN_FILES.samples, sampleFileName(lastJson, 'json')));
+  if (!samples || samples.points.length === 0 || samples.points[0].length < 2) throw new SampleError(`${runDir}: the newest samples cannot be drawn in 2-D`);
+  const real = await readFile(path.join(runDir, RUN_FILES.realSample), 'utf8')
+    .then((text) => JSON.parse(text) as number[][])
+    .catch(() => null);
+  const view = viewOf(real ?? samples.points);
+  if (!view) throw new SampleError(`${runDir}: the newest samples have no finite points`);
+  const target = path.join(outDir, `samples-${sampleFileName(lastJson, 'png')}`);
+  await writeFileAtomic(target, renderScatterPng(samples.points, real, view));
+  return target;
+}
+
 async function benchCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -227,6 +334,8 @@ export async function main(argv: string[]): Promise<number> {
         return await trainCommand(rest);
       case 'sample':
         return await sampleCommand(rest);
+      case 'export':
+        return await exportCommand(rest);
       case 'bench':
         return await benchCommand(rest);
       case '--help':
@@ -242,7 +351,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`gan-workbench: ${error.message}\n\n${USAGE}\n`);
       return EXIT.usage;
     }
-    if (error instanceof ConfigError || error instanceof DataError || error instanceof SampleError) {
+    if (error instanceof ConfigError || error instanceof DataError || error instanceof SampleError || error instanceof ExportError) {
       process.stderr.write(`gan-workbench: ${error instanceof ConfigError ? 'invalid config\n' : ''}${error.message}\n`);
       return EXIT.usage;
     }

@@ -13,7 +13,9 @@ import type { BackendChoice, BackendName, HistogramRecord, MetricsRecord, PointS
 import { RUN_FILES } from '../protocol/runDirectory';
 import { listCheckpoints, readConfigSnapshot, readRunInfo } from '../runs/runReader';
 import { selectBackend, type BackendLoader } from './backend';
-import { pruneCheckpoints, removeCheckpointLeftovers, restoreLatestCheckpoint, saveCheckpoint } from './checkpoint';
+import { CheckpointError, pruneCheckpoints, removeCheckpointLeftovers, restoreCheckpoint, restoreLatestCheckpoint, saveCheckpoint } from './checkpoint';
+import { applySettings, type ConfigSetting } from '../protocol/configPatch';
+import { formatProblem } from '../protocol/config';
 import { ConfigError, loadConfigFile, resolveConfigPaths } from './configFile';
 import { loadData, type DataSource } from './data';
 import { faults } from './faults';
@@ -27,6 +29,15 @@ export interface TrainOptions {
   configPath?: string;
   /** Continue this run directory from its newest checkpoint. */
   resumeFrom?: string;
+  /**
+   * Start a new run from this run's checkpoint (`forkStep`, else its newest): the networks (and
+   * the optimizers, when their type is unchanged) continue from there under the new config
+   * (`configPath`, else the parent's config, with `settings` applied).
+   */
+  forkFrom?: string;
+  forkStep?: number;
+  /** Field changes applied to the config before it is validated (`--set path=value`). */
+  settings?: ConfigSetting[];
   runsDir: string;
   backend: BackendChoice;
   steps?: number;
@@ -124,8 +135,22 @@ function mixtureStd(config: GanConfig): number | null {
   return config.data.type === 'ring' || config.data.type === 'grid' ? config.data.std : null;
 }
 
+interface Prepared {
+  config: GanConfig;
+  data: DataSource;
+  resume: { runDir: string; info: RunInfo } | null;
+  fork: { runDir: string; step: number; optimizers: boolean } | null;
+}
+
+function withSettings(config: GanConfig, settings: readonly ConfigSetting[] | undefined, where: string): GanConfig {
+  if (!settings?.length) return config;
+  const result = applySettings(config, settings);
+  if (!result.ok) throw new ConfigError(`${where}: ${result.problems.map(formatProblem).join('; ')}`);
+  return result.config;
+}
+
 /** Loads everything a run needs before anything is written; throws ConfigError/DataError. */
-async function prepare(options: TrainOptions): Promise<{ config: GanConfig; data: DataSource; resume: { runDir: string; info: RunInfo } | null }> {
+async function prepare(options: TrainOptions): Promise<Prepared> {
   if (options.resumeFrom) {
     const runDir = path.resolve(options.resumeFrom);
     const info = await readRunInfo(runDir);
@@ -137,19 +162,50 @@ async function prepare(options: TrainOptions): Promise<{ config: GanConfig; data
     let config = snapshot;
     if (options.steps !== undefined) config = { ...config, training: { ...config.training, steps: options.steps } };
     const data = await loadData(config.data, runDir);
-    return { config, data, resume: { runDir, info } };
+    return { config, data, resume: { runDir, info }, fork: null };
   }
-  if (!options.configPath) throw new ConfigError('no config file given');
-  const configPath = path.resolve(options.configPath);
-  let config = resolveConfigPaths(await loadConfigFile(configPath), path.dirname(configPath));
+  let config: GanConfig;
+  let dataDir: string;
+  let fork: Prepared['fork'] = null;
+  let parentConfig: GanConfig | null = null;
+  if (options.forkFrom) {
+    const parentDir = path.resolve(options.forkFrom);
+    parentConfig = await readConfigSnapshot(parentDir);
+    if (!parentConfig) throw new ConfigError(`${parentDir}: not a run directory (no valid ${RUN_FILES.config})`);
+    const steps = await listCheckpoints(parentDir);
+    if (steps.length === 0) throw new ConfigError(`${parentDir}: has no checkpoint to fork from`);
+    const step = options.forkStep ?? steps[steps.length - 1];
+    if (!steps.includes(step)) throw new ConfigError(`${parentDir}: no checkpoint at step ${step} (checkpoints: ${steps.join(', ')})`);
+    fork = { runDir: parentDir, step, optimizers: true };
+  }
+  if (options.configPath) {
+    const configPath = path.resolve(options.configPath);
+    config = resolveConfigPaths(await loadConfigFile(configPath), path.dirname(configPath));
+    dataDir = path.dirname(configPath);
+  } else if (fork && parentConfig) {
+    config = parentConfig;
+    dataDir = fork.runDir;
+  } else {
+    throw new ConfigError('no config file given');
+  }
+  config = withSettings(config, options.settings, options.configPath ?? 'the config');
   if (options.steps !== undefined) config = { ...config, training: { ...config.training, steps: options.steps } };
   if (options.seed !== undefined) config = { ...config, seed: options.seed };
-  const data = await loadData(config.data, path.dirname(configPath));
-  return { config, data, resume: null };
+  if (fork && parentConfig) {
+    if (config.training.steps <= fork.step) {
+      throw new ConfigError(`training.steps: the fork starts at step ${fork.step}, so steps must be more than that (got ${config.training.steps})`);
+    }
+    // Adam's moments mean nothing to RMSProp: a changed optimizer type starts from fresh state.
+    fork.optimizers =
+      config.generator.optimizer.type === parentConfig.generator.optimizer.type &&
+      config.discriminator.optimizer.type === parentConfig.discriminator.optimizer.type;
+  }
+  const data = await loadData(config.data, dataDir);
+  return { config, data, resume: null, fork };
 }
 
 export async function train(options: TrainOptions): Promise<TrainResult> {
-  const { config, data, resume } = await prepare(options);
+  const { config, data, resume, fork } = await prepare(options);
   const backend = await selectBackend(options.backend, options.backendLoaders);
   const startedAt = new Date();
   const runId = resume ? resume.info.id : `${slug(config.name)}-${timestampForId(startedAt)}-${randomBytes(2).toString('hex')}`;
@@ -166,6 +222,19 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     step = manifest.step;
     elapsedBefore = manifest.elapsedSeconds;
   } else {
+    if (fork) {
+      try {
+        // The fork's history includes the parent's training up to the fork step.
+        elapsedBefore = (await restoreCheckpoint(fork.runDir, fork.step, gan, { optimizers: fork.optimizers })).elapsedSeconds;
+      } catch (error) {
+        gan.dispose();
+        // The edited config no longer fits the parent's networks (or the checkpoint is damaged).
+        if (error instanceof CheckpointError) throw new ConfigError(`cannot fork ${path.basename(fork.runDir)}: ${error.message}`);
+        throw error;
+      }
+      if (!fork.optimizers) options.observer?.onWarning?.('the optimizer type changed, so the fork starts with fresh optimizer state');
+      step = fork.step;
+    }
     await mkdir(runDir, { recursive: true });
   }
 
@@ -183,7 +252,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     totalSteps,
     error: null,
     configPath: resume ? resume.info.configPath : options.configPath ? path.resolve(options.configPath) : null,
-    parent: resume ? resume.info.parent : null,
+    parent: resume ? resume.info.parent : fork ? fork.runDir : null,
+    parentStep: resume ? (resume.info.parentStep ?? null) : fork ? fork.step : null,
   });
   await writer.open(resume ? null : config, resume ? step : null);
 
@@ -228,7 +298,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const startStep = step;
 
   try {
-    if (!resume) await writeSamples(0);
+    if (!resume) await writeSamples(step);
     while (step < totalSteps && !options.signal?.aborted) {
       const next = step + 1;
       const logMetrics = next % metricsEvery === 0 || next === totalSteps;

@@ -1,0 +1,281 @@
+/**
+ * Exports a run's generator, at one of its checkpoints, as a TensorFlow.js Layers model
+ * (model.json + one weights shard) that `tf.loadLayersModel` reads, so G can be used without this
+ * code. The JSON is written by hand (tfjs-layers is not a runtime dependency), in the form
+ * tfjs-layers 4.x itself gives a Sequential model, layer configs and weight names included.
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import writeFileAtomic from 'write-file-atomic';
+import type { NetworkConfig } from '../protocol/config';
+import type { BackendChoice } from '../protocol/runDirectory';
+import { RUN_FILES } from '../protocol/runDirectory';
+import { listCheckpoints, readConfigSnapshot } from '../runs/runReader';
+import { selectBackend } from './backend';
+import { restoreCheckpoint, restoreLatestCheckpoint } from './checkpoint';
+import { loadData, type DataSource } from './data';
+import { Gan } from './gan';
+import type { OutputActivation } from './mlp';
+
+export class ExportError extends Error {}
+
+export interface ExportOptions {
+  runDir: string;
+  step: number | 'latest';
+  outDir: string;
+  backend: BackendChoice;
+  warn?(message: string): void;
+}
+
+export const MODEL_FILE = 'model.json';
+export const WEIGHTS_FILE = 'group1-shard1of1.bin';
+
+/** Must match mlp.ts: tfjs-layers' BatchNormalization takes the same epsilon... */
+const BATCH_NORM_EPSILON = 1e-5;
+/** ...but its momentum weighs the old average (Keras convention): 1 − PyTorch's 0.1. */
+const KERAS_BATCH_NORM_MOMENTUM = 0.9;
+
+interface LayerJson {
+  class_name: string;
+  config: Record<string, unknown>;
+}
+
+interface WeightJson {
+  name: string;
+  shape: number[];
+  dtype: 'float32';
+}
+
+/** tfjs-layers' default initializers, written out as it does (they do not matter once weights load). */
+const zeros = { class_name: 'Zeros', config: {} };
+const ones = { class_name: 'Ones', config: {} };
+const glorotNormal = { class_name: 'VarianceScaling', config: { scale: 1, mode: 'fan_avg', distribution: 'normal', seed: null } };
+
+/**
+ * Builds the Sequential topology and its weights together, so each weight gets the name
+ * tfjs-layers gives it on load (`<layer name>/<weight>`): loadLayersModel matches weights by name.
+ */
+class SequentialBuilder {
+  readonly layers: LayerJson[] = [];
+  readonly weights: { spec: WeightJson; values: Float32Array }[] = [];
+  private readonly counts = new Map<string, number>();
+
+  constructor(private readonly inputSize: number) {}
+
+  /** tfjs-layers' default layer names: `dense_Dense1`, `batch_normalization_BatchNormalization1`, … */
+  private name(className: string, prefix: string): string {
+    const n = (this.counts.get(className) ?? 0) + 1;
+    this.counts.set(className, n);
+    return `${prefix}_${className}${n}`;
+  }
+
+  private add(className: string, name: string, config: Record<string, unknown>, trainable = true): void {
+    const first = this.layers.length === 0 ? { batch_input_shape: [null, this.inputSize], dtype: 'float32' } : {};
+    this.layers.push({ class_name: className, config: { ...config, name, trainable, ...first } });
+  }
+
+  private weight(layer: string, weight: string, shape: number[], values: Float32Array): void {
+    if (values.length !== shape.reduce((a, b) => a * b, 1)) throw new ExportError(`${layer}/${weight}: ${values.length} values for shape [${shape}]`);
+    this.weights.push({ spec: { name: `${layer}/${weight}`, shape, dtype: 'float32' }, values });
+  }
+
+  dense(kernel: Float32Array, bias: Float32Array, inputs: number, units: number, options: { name?: string; trainable?: boolean } = {}): void {
+    const name = options.name ?? this.name('Dense', 'dense');
+    this.add(
+      'Dense',
+      name,
+      {
+        units,
+        activation: 'linear',
+        use_bias: true,
+        kernel_initializer: glorotNormal,
+        bias_initializer: zeros,
+        kernel_regularizer: null,
+        bias_regularizer: null,
+        activity_regularizer: null,
+        kernel_constraint: null,
+        bias_constraint: null,
+      },
+      options.trainable ?? true,
+    );
+    this.weight(name, 'kernel', [inputs, units], kernel);
+    this.weight(name, 'bias', [units], bias);
+  }
+
+  batchNorm(gamma: Float32Array, beta: Float32Array, mean: Float32Array, variance: Float32Array): void {
+    const name = this.name('BatchNormalization', 'batch_normalization');
+    this.add('BatchNormalization', name, {
+      axis: -1,
+      momentum: KERAS_BATCH_NORM_MOMENTUM,
+      epsilon: BATCH_NORM_EPSILON,
+      center: true,
+      scale: true,
+      beta_initializer: zeros,
+      gamma_initializer: ones,
+      moving_mean_initializer: zeros,
+      moving_variance_initializer: ones,
+      beta_regularizer: null,
+      gamma_regularizer: null,
+      beta_constraint: null,
+      gamma_constraint: null,
+    });
+    const units = [gamma.length];
+    this.weight(name, 'gamma', units, gamma);
+    this.weight(name, 'beta', units, beta);
+    this.weight(name, 'moving_mean', units, mean);
+    this.weight(name, 'moving_variance', units, variance);
+  }
+
+  /** A hidden or output activation as its own layer; nothing for linear. */
+  activation(activation: NetworkConfig['activation'] | OutputActivation, leakyReluSlope: number): void {
+    if (activation === 'linear') return;
+    if (activation === 'leakyRelu') {
+      this.add('LeakyReLU', this.name('LeakyReLU', 'leaky_re_lu'), { alpha: leakyReluSlope });
+      return;
+    }
+    // relu, tanh, sigmoid and elu (α = 1, as tf.elu) have the same names in tfjs-layers.
+    this.add('Activation', this.name('Activation', 'activation'), { activation });
+  }
+}
+
+/** Magnitude of the probes of toDataSpace: a power of two, so dividing it out is exact and rounding of the offset is diluted. */
+const PROBE = 1024;
+
+/**
+ * toDataSpace as an affine map x·K + b (kernel [d, d], row-major), or null when it is the identity.
+ * Found by probing with zeros and scaled unit vectors rather than by reading the data class, so it
+ * stays right whatever that class does; a map that is not affine cannot be exported and throws.
+ */
+export function dataSpaceAffine(data: DataSource): { kernel: Float32Array; bias: Float32Array } | null {
+  const d = data.dimension;
+  // Rows: 0, PROBE·e_1 … PROBE·e_d, then a check vector with mixed signs.
+  const probe = new Float32Array((d + 2) * d);
+  for (let j = 0; j < d; j++) probe[(1 + j) * d + j] = PROBE;
+  const check = Array.from({ length: d }, (_, j) => (j % 5) * 0.75 - 1.25);
+  probe.set(check, (d + 1) * d);
+  const out = data.toDataSpace(probe);
+  const bias = Float64Array.from(out.subarray(0, d));
+  const kernel = new Float64Array(d * d);
+  let identity = bias.every((b) => b === 0);
+  for (let j = 0; j < d; j++) {
+    for (let k = 0; k < d; k++) {
+      kernel[j * d + k] = (out[(1 + j) * d + k] - bias[k]) / PROBE;
+      if (kernel[j * d + k] !== (j === k ? 1 : 0)) identity = false;
+    }
+  }
+  for (let k = 0; k < d; k++) {
+    let expected = bias[k];
+    let magnitude = Math.abs(bias[k]);
+    for (let j = 0; j < d; j++) {
+      expected += check[j] * kernel[j * d + k];
+      magnitude += Math.abs(check[j] * kernel[j * d + k]);
+    }
+    if (Math.abs(out[(d + 1) * d + k] - expected) > 1e-4 * (1 + magnitude)) {
+      throw new ExportError('the data mapping (toDataSpace) is not affine, so it cannot be exported as a Dense layer');
+    }
+  }
+  return identity ? null : { kernel: Float32Array.from(kernel), bias: Float32Array.from(bias) };
+}
+
+/** The generator's layers and weights, read from its variables by their checkpoint names. */
+async function buildGenerator(gan: Gan, dataSpace: ReturnType<typeof dataSpaceAffine>): Promise<SequentialBuilder> {
+  const config = gan.config.generator;
+  const variables = new Map(gan.generator.namedVariables().map(({ name, variable }) => [name, variable]));
+  const read = async (name: string): Promise<Float32Array> => {
+    const variable = variables.get(`${gan.generator.scope}/${name}`);
+    if (!variable) throw new ExportError(`the generator has no variable ${name}`);
+    return Float32Array.from(await variable.data());
+  };
+  const builder = new SequentialBuilder(gan.config.latent.size);
+  let inputs = gan.config.latent.size;
+  for (let i = 0; i < config.depth; i++) {
+    builder.dense(await read(`dense${i}/kernel`), await read(`dense${i}/bias`), inputs, config.width);
+    if (config.batchNorm) {
+      const norm = `norm${i}`;
+      builder.batchNorm(await read(`${norm}/gamma`), await read(`${norm}/beta`), await read(`${norm}/runningMean`), await read(`${norm}/runningVariance`));
+    }
+    builder.activation(config.activation, config.leakyReluSlope);
+    inputs = config.width;
+  }
+  const outputs = gan.generator.outputSize;
+  builder.dense(await read('output/kernel'), await read('output/bias'), inputs, outputs);
+  // Private in Mlp; read rather than assumed, so a change in how Gan builds G is exported right.
+  builder.activation(gan.generator['outputActivation'], config.leakyReluSlope);
+  if (dataSpace) builder.dense(dataSpace.kernel, dataSpace.bias, outputs, outputs, { name: 'to_data_space', trainable: false });
+  return builder;
+}
+
+export async function exportGenerator(options: ExportOptions): Promise<{ step: number; files: string[] }> {
+  const runDir = path.resolve(options.runDir);
+  const config = await readConfigSnapshot(runDir);
+  if (!config) throw new ExportError(`${runDir}: not a run directory (no valid ${RUN_FILES.config})`);
+  const steps = await listCheckpoints(runDir);
+  if (steps.length === 0) throw new ExportError(`${runDir}: has no checkpoint yet`);
+  if (options.step !== 'latest' && !steps.includes(options.step)) {
+    throw new ExportError(`${runDir}: no checkpoint at step ${options.step} (checkpoints: ${steps.join(', ')})`);
+  }
+
+  await selectBackend(options.backend);
+  const data = await loadData(config.data, runDir);
+  const gan = new Gan(config, data);
+  try {
+    let step: number;
+    if (options.step === 'latest') {
+      // The newest checkpoint that reads back whole; a corrupt newer one is skipped, with a warning.
+      const restored = await restoreLatestCheckpoint(runDir, gan).catch((error: Error) => {
+        throw new ExportError(error.message);
+      });
+      for (const reason of restored.skipped) options.warn?.(`skipped a checkpoint that does not read back: ${reason}`);
+      step = restored.manifest.step;
+    } else {
+      step = (
+        await restoreCheckpoint(runDir, options.step, gan).catch((error: Error) => {
+          throw new ExportError(error.message);
+        })
+      ).step;
+    }
+
+    const builder = await buildGenerator(gan, dataSpaceAffine(data));
+    const weightData = new Float32Array(builder.weights.reduce((n, w) => n + w.values.length, 0));
+    let offset = 0;
+    for (const { values } of builder.weights) {
+      weightData.set(values, offset);
+      offset += values.length;
+    }
+    const model = {
+      format: 'layers-model',
+      generatedBy: `GAN Workbench (tfjs-core ${tf.version_core})`,
+      convertedBy: null,
+      modelTopology: {
+        class_name: 'Sequential',
+        config: { name: 'generator', layers: builder.layers },
+        // tfjs-layers is released in step with tfjs-core; this is the version the format follows.
+        keras_version: `tfjs-layers ${tf.version_core}`,
+        backend: 'tensor_flow.js',
+      },
+      weightsManifest: [{ paths: [WEIGHTS_FILE], weights: builder.weights.map((w) => w.spec) }],
+      userDefinedMetadata: {
+        step,
+        // A run directory's name is its run id.
+        runId: path.basename(runDir),
+        configName: config.name,
+        latent: { size: config.latent.size, distribution: config.latent.distribution },
+        dataType: config.data.type,
+        dataDimension: data.dimension,
+      },
+    };
+
+    const outDir = path.resolve(options.outDir);
+    await mkdir(outDir, { recursive: true });
+    const modelFile = path.join(outDir, MODEL_FILE);
+    const weightsFile = path.join(outDir, WEIGHTS_FILE);
+    // The shard first, so a fresh export never has a model.json without its weights.
+    await writeFileAtomic(weightsFile, Buffer.from(weightData.buffer, weightData.byteOffset, weightData.byteLength));
+    await writeFileAtomic(modelFile, JSON.stringify(model, null, 2) + '\n');
+    return { step, files: [modelFile, weightsFile] };
+  } finally {
+    gan.dispose();
+    tf.disposeVariables();
+  }
+}
