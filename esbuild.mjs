@@ -1,7 +1,7 @@
 // One esbuild context per runtime: the extension host (node, `vscode` external), the trainer
 // (node, native tfjs packages external and loaded lazily) and the webviews (browser).
 import * as esbuild from 'esbuild';
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 
@@ -46,7 +46,11 @@ const contexts = [
   },
   {
     ...common,
-    entryPoints: { 'webview/monitor': 'webview/monitor/main.ts' },
+    entryPoints: {
+      'webview/monitor': 'webview/monitor/main.ts',
+      'webview/compare': 'webview/compare/main.ts',
+      'webview/configForm': 'webview/configForm/main.ts',
+    },
     outdir,
     platform: 'browser',
     format: 'iife',
@@ -61,6 +65,11 @@ async function writeAssets() {
   const wasmDir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
   for (const file of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm']) {
     await copyFile(path.join(wasmDir, file), path.join(outdir, file));
+  }
+  // "GAN: New experiment" offers the examples as templates.
+  await mkdir(path.join(outdir, 'templates'), { recursive: true });
+  for (const file of (await readdir('examples')).filter((f) => f.endsWith('.gan.json'))) {
+    await copyFile(path.join('examples', file), path.join(outdir, 'templates', file));
   }
   const schemaBuild = await esbuild.build({
     entryPoints: ['src/protocol/config.ts'],

@@ -1,8 +1,10 @@
 /**
- * `npm run screenshots`: the pictures in docs/, taken in a real VS Code (code-server) while the
- * ring example trains — the monitor in the dark and the light default themes.
+ * `npm run screenshots`: the pictures in docs/, taken in a real VS Code (code-server) — the
+ * monitor while the ring example trains, and the compare tab with the side panel over runs
+ * trained beforehand by the CLI, in the dark and the light default themes.
  */
-import { cp, copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { cp, copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT, VsCode, type Theme } from '../test/e2e/vscode';
@@ -27,8 +29,61 @@ async function shoot(theme: Theme, file: string, seconds: number): Promise<void>
   }
 }
 
+function cli(args: string[], cwd: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'cli.js'), ...args], { cwd, stdio: 'ignore' });
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`gan-workbench ${args.join(' ')} exited with ${code}`))));
+  });
+}
+
+/** Three runs of the ring with different learning rates and a fork of one of them. */
+async function trainRunsToCompare(workspace: string): Promise<void> {
+  const steps = process.env.COMPARE_STEPS ?? '1500';
+  const common = ['train', 'ring8.gan.json', '--out', 'runs', '--steps', steps];
+  await Promise.all([
+    cli(common, workspace),
+    cli([...common, '--set', 'generator.optimizer.learningRate=1e-4', '--set', 'discriminator.optimizer.learningRate=1e-4'], workspace),
+  ]);
+  const [first] = (await readdir(path.join(workspace, 'runs'))).sort();
+  await Promise.all([
+    cli([...common, '--set', 'generator.optimizer.learningRate=2e-3'], workspace),
+    cli(['train', '--fork', path.join('runs', first), '--from-step', '500', '--steps', steps, '--set', 'discriminator.optimizer.learningRate=1e-4'], workspace),
+  ]);
+}
+
+async function shootCompare(theme: Theme, workspace: string, file: string): Promise<void> {
+  const vscode = await VsCode.launch({ workspace, theme, settings: { 'workbench.activityBar.location': 'default' } });
+  try {
+    await vscode.openFile('ring8.gan.json');
+    await vscode.runCommand('GAN: Compare runs of this experiment');
+    const compare = await vscode.webviewFrame('#runs-table', 60_000);
+    await compare.waitForSelector('#samples[data-step]', { timeout: 30_000 });
+    await compare.evaluate(`(() => { const s = document.querySelector('#scrubber'); s.value = '600'; s.dispatchEvent(new Event('input')); })()`);
+    await compare.waitForSelector('#samples[data-step="600"]', { timeout: 30_000 });
+    await vscode.runCommand('GAN Workbench: Focus on Runs View');
+    await vscode.runCommand('View: Close Other Editors in Group');
+    await vscode.page.waitForTimeout(1500);
+    await copyFile(await vscode.screenshot(path.basename(file)), file);
+    console.log(`wrote ${path.relative(ROOT, file)}`);
+  } finally {
+    await vscode.dispose();
+  }
+}
+
 void (async () => {
   await mkdir(path.join(ROOT, 'docs'), { recursive: true });
+  if (process.env.ONLY !== 'monitor') {
+    const workspace = await mkdtemp(path.join(os.tmpdir(), 'gan-shots-compare-'));
+    await cp(path.join(ROOT, 'examples'), workspace, { recursive: true });
+    try {
+      await trainRunsToCompare(workspace);
+      await shootCompare('Default Dark Modern', workspace, path.join(ROOT, 'docs', 'compare-dark.png'));
+      await shootCompare('Default Light Modern', workspace, path.join(ROOT, 'docs', 'compare-light.png'));
+    } finally {
+      await rm(workspace, { recursive: true, force: true });
+    }
+  }
+  if (process.env.ONLY === 'compare') return;
   const seconds = Number(process.env.TRAIN_SECONDS ?? 60);
   await shoot('Default Dark Modern', path.join(ROOT, 'docs', 'monitor-dark.png'), seconds);
   await shoot('Default Light Modern', path.join(ROOT, 'docs', 'monitor-light.png'), seconds);

@@ -9,8 +9,17 @@ import { formatProblem } from '../protocol/config';
 import { checkConfig, ConfigDiagnostics, isGanConfig } from './configDiagnostics';
 import { MonitorPanel, MonitorPanelSerializer } from './monitorPanel';
 import { RunSessions } from './runSessions';
-import { runDirOf, RunsTreeProvider } from './runsTree';
-import { backendChoice, runsFolder, trainerNodePath } from './settings';
+import { ExperimentItem, RunItem, runDirOf, RunsTreeProvider, type RunsTreeItem } from './runsTree';
+import { RunsWatcher } from './runsWatcher';
+import { editHyperparameters } from './hyperparameters';
+import { registerRunActions } from './runActions';
+import { registerConfigCommands } from './configCommands';
+import { ComparePanel, ComparePanelSerializer } from './comparePanel';
+import { MonitorViewProvider } from './monitorView';
+import type { ConfigSetting } from '../protocol/configPatch';
+import { loadConfigFile, resolveConfigPaths } from '../trainer/configFile';
+import { backendChoice, loggingDefaults, notifyRunEnded, runsFolder, trainerNodePath } from './settings';
+import { parse as parseJsonc } from 'jsonc-parser';
 import type { StartRunParams, StartRunResult } from '../protocol/trainerRpc';
 import { listCheckpoints } from '../runs/runReader';
 import { CRASH_WINDOW_MS, MAX_RESTARTS, RestartPolicy } from './restartPolicy';
@@ -75,20 +84,19 @@ export function activate(context: vscode.ExtensionContext): void {
   const output = vscode.window.createOutputChannel('GAN Workbench');
   const sessions = new RunSessions();
   const statusBar = new StatusBar(sessions);
-  const runsTree = new RunsTreeProvider();
+  const watcher = new RunsWatcher();
+  const runsTree = new RunsTreeProvider(() => watcher.runsDir);
+  const treeView = vscode.window.createTreeView('ganWorkbench.runs', { treeDataProvider: runsTree, canSelectMany: true, showCollapseAll: true });
+  const monitorView = new MonitorViewProvider(context.extensionUri, sessions, watcher);
   const trainerScript = vscode.Uri.joinPath(context.extensionUri, 'dist', 'trainer.js').fsPath;
 
-  const openMonitor = (runDir: string) => MonitorPanel.createOrShow(context.extensionUri, runDir, sessions);
+  const openMonitor = (runDir: string) => {
+    MonitorPanel.createOrShow(context.extensionUri, runDir, sessions, watcher);
+    monitorView.show(runDir);
+  };
 
-  async function startRun(configArg?: unknown): Promise<string | undefined> {
-    if (!vscode.workspace.isTrusted) {
-      void vscode.window.showErrorMessage(
-        'GAN Workbench: training runs code on your machine, so it is disabled in Restricted Mode. Trust this workspace to start runs.',
-      );
-      return undefined;
-    }
-    const configUri = configArg instanceof vscode.Uri ? configArg : await pickConfig();
-    if (!configUri) return undefined;
+  /** Checks a config file before a run: saved, valid, with a usable runs folder. */
+  async function prepareConfig(configUri: vscode.Uri): Promise<{ runsDir: string } | undefined> {
     const document = await vscode.workspace.openTextDocument(configUri);
     if (document.isDirty) await document.save();
     const problems = checkConfig(document.getText(), document.fileName);
@@ -111,10 +119,46 @@ export function activate(context: vscode.ExtensionContext): void {
       void vscode.window.showErrorMessage(`GAN Workbench: not starting: ${folder.reason}.`);
       return undefined;
     }
-    const runsDir = folder.path;
-    await mkdir(runsDir, { recursive: true });
-    output.appendLine(`Starting ${configUri.fsPath} → ${runsDir}`);
-    return launch({ configPath: configUri.fsPath, runsDir, backend: backendChoice() }, path.basename(configUri.fsPath), new RestartPolicy());
+    await mkdir(folder.path, { recursive: true });
+    return { runsDir: folder.path };
+  }
+
+  function refuseUntrusted(): boolean {
+    if (vscode.workspace.isTrusted) return false;
+    void vscode.window.showErrorMessage(
+      'GAN Workbench: training runs code on your machine, so it is disabled in Restricted Mode. Trust this workspace to start runs.',
+    );
+    return true;
+  }
+
+  async function startRun(configArg?: unknown, settings?: ConfigSetting[]): Promise<string | undefined> {
+    if (refuseUntrusted()) return undefined;
+    const configUri = configArg instanceof vscode.Uri ? configArg : await pickConfig();
+    if (!configUri) return undefined;
+    const prepared = await prepareConfig(configUri);
+    if (!prepared) return undefined;
+    const text = (await vscode.workspace.openTextDocument(configUri)).getText();
+    settings = [...loggingDefaults(configUri, parseJsonc(text)), ...(settings ?? [])];
+    output.appendLine(
+      `Starting ${configUri.fsPath} → ${prepared.runsDir}${settings?.length ? ` with ${settings.map((s) => `${s.path}=${JSON.stringify(s.value)}`).join(', ')}` : ''}`,
+    );
+    return launch(
+      { configPath: configUri.fsPath, runsDir: prepared.runsDir, backend: backendChoice(), settings },
+      path.basename(configUri.fsPath),
+      new RestartPolicy(),
+    );
+  }
+
+  /** "Modify hyperparameters and run": the usual fields in a quick pick, then a run with them (the file is unchanged). */
+  async function runWithHyperparameters(configArg?: unknown): Promise<string | undefined> {
+    if (refuseUntrusted()) return undefined;
+    const configUri = configArg instanceof vscode.Uri ? configArg : await pickConfig();
+    if (!configUri) return undefined;
+    if (!(await prepareConfig(configUri))) return undefined;
+    const config = resolveConfigPaths(await loadConfigFile(configUri.fsPath), path.dirname(configUri.fsPath));
+    const settings = await editHyperparameters(config, `Run ${config.name} with…`, 'Start run');
+    if (!settings) return undefined;
+    return startRun(configUri, settings);
   }
 
   /** Starts a trainer for `params`; a trainer that crashes is resumed from its checkpoint while `policy` allows. */
@@ -126,7 +170,7 @@ export function activate(context: vscode.ExtensionContext): void {
       sessions.add(run.runDir, session);
       session.onDidEnd((ended) => void onEnded(run, ended, params, policy));
       openMonitor(run.runDir);
-      runsTree.refresh();
+      runsTree.refresh(run.runDir);
       return run.runDir;
     } catch (error) {
       session.dispose();
@@ -141,7 +185,7 @@ export function activate(context: vscode.ExtensionContext): void {
 
   async function onEnded(run: StartRunResult, ended: SessionEnd, params: StartRunParams, policy: RestartPolicy): Promise<void> {
     output.appendLine(`Run ${run.runId} ${ended.crashed ? 'crashed' : ended.status} at step ${ended.step}${ended.error ? `: ${ended.error}` : ''}`);
-    runsTree.refresh();
+    runsTree.refresh(run.runDir);
     if (ended.crashed && !ended.stopRequested && !deactivating) {
       if ((await listCheckpoints(run.runDir)).length === 0) {
         void showRunError(`GAN run ${run.runId} crashed before its first checkpoint, so it cannot be resumed: ${ended.error ?? 'unknown error'}`);
@@ -161,6 +205,7 @@ export function activate(context: vscode.ExtensionContext): void {
   }
 
   async function showRunError(message: string): Promise<void> {
+    if (!notifyRunEnded()) return;
     if ((await vscode.window.showErrorMessage(message, 'Show Log')) === 'Show Log') output.show();
   }
 
@@ -199,44 +244,69 @@ export function activate(context: vscode.ExtensionContext): void {
       openMonitor(runDir);
       return;
     }
-    const items = await runsTree.getChildren();
+    const items = await runsTree.runs();
     const picked = await vscode.window.showQuickPick(
-      items.map((i) => ({ label: i.info.name, description: i.description as string, runDir: i.runDir })),
+      items.map((i) => ({ label: i.info.name, description: `${i.label as string} · ${i.description as string}`, runDir: i.runDir })),
       { title: 'Open GAN run monitor' },
     );
     if (picked) openMonitor(picked.runDir);
   }
 
-  const runsDir = runsFolder();
-  const runWatcher = runsDir?.ok
-    ? vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(runsDir.path), '*/run.json'))
-    : undefined;
+  /** The runs a command acts on: the clicked item, or the tree's selection when the click was part of it. */
+  function runsOf(item: unknown, selected: unknown): RunItem[] {
+    const all = Array.isArray(selected) && selected.length > 0 ? (selected as RunsTreeItem[]) : item ? [item as RunsTreeItem] : [...treeView.selection];
+    return all.flatMap((i) => (i instanceof ExperimentItem ? i.runs : i instanceof RunItem ? [i] : []));
+  }
 
   context.subscriptions.push(
     output,
     sessions,
     statusBar,
     runsTree,
+    treeView,
+    watcher,
+    monitorView,
     new ConfigDiagnostics(),
     { dispose: () => MonitorPanel.disposeAll() },
+    { dispose: () => ComparePanel.disposeAll() },
     sessions.onDidChange(() => statusBar.update()),
-    vscode.window.registerTreeDataProvider('ganWorkbench.runs', runsTree),
-    vscode.window.registerWebviewPanelSerializer(MonitorPanel.viewType, new MonitorPanelSerializer(context.extensionUri, sessions)),
-    vscode.commands.registerCommand('ganWorkbench.startRun', startRun),
+    watcher.onDidChangeRun((runDir) => runsTree.refresh(runDir)),
+    watcher.onDidChangeFolder(() => runsTree.refresh()),
+    treeView.onDidChangeSelection((e) => {
+      const run = e.selection.find((i): i is RunItem => i instanceof RunItem);
+      if (run) monitorView.show(run.runDir);
+    }),
+    vscode.window.registerWebviewViewProvider(MonitorViewProvider.viewType, monitorView),
+    vscode.window.registerWebviewPanelSerializer(MonitorPanel.viewType, new MonitorPanelSerializer(context.extensionUri, sessions, watcher)),
+    vscode.window.registerWebviewPanelSerializer(ComparePanel.viewType, new ComparePanelSerializer(context.extensionUri, watcher)),
+    vscode.commands.registerCommand('ganWorkbench.startRun', (arg?: unknown) => startRun(arg)),
+    vscode.commands.registerCommand('ganWorkbench.runWithHyperparameters', runWithHyperparameters),
+    vscode.commands.registerCommand('ganWorkbench.compareRuns', (item?: unknown, selected?: unknown) => {
+      const runs = runsOf(item, selected);
+      if (runs.length === 0) {
+        void vscode.window.showInformationMessage('GAN Workbench: select the runs to compare in the GAN Runs view (Ctrl/Cmd-click for several).');
+        return;
+      }
+      ComparePanel.createOrShow(
+        context.extensionUri,
+        watcher,
+        runs.map((r) => r.runDir),
+      );
+    }),
     vscode.commands.registerCommand('ganWorkbench.stopRun', stopRun),
     vscode.commands.registerCommand('ganWorkbench.openMonitor', openMonitorCommand),
     vscode.commands.registerCommand('ganWorkbench.refreshRuns', () => runsTree.refresh()),
     vscode.commands.registerCommand('ganWorkbench.showOutput', () => output.show()),
-    vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('ganWorkbench.runsFolder') && runsTree.refresh()),
   );
-  if (runWatcher) {
-    context.subscriptions.push(
-      runWatcher,
-      runWatcher.onDidCreate(() => runsTree.refresh()),
-      runWatcher.onDidChange(() => runsTree.refresh()),
-      runWatcher.onDidDelete(() => runsTree.refresh()),
-    );
-  }
+  registerRunActions(context, {
+    output,
+    sessions,
+    runsTree,
+    runsOf,
+    refuseUntrusted,
+    launch: (params, label) => launch(params, label, new RestartPolicy()),
+  });
+  registerConfigCommands(context, { startRun: (uri) => startRun(uri), watcher });
 }
 
 export function deactivate(): void {

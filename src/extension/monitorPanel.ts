@@ -1,22 +1,27 @@
 /**
  * The run monitor: a webview panel per run directory. It draws from the run directory (snapshot
  * on ready, which also happens after the panel is re-shown or the window reloads) and from the
- * trainer's live notifications while the run belongs to this window.
+ * trainer's live notifications while the run belongs to this window; a run written by another
+ * process (a terminal, another machine) is followed through the runs folder's watcher.
  */
 import path from 'node:path';
 import * as vscode from 'vscode';
 import type { HostToMonitorMessage, MonitorPanelState, MonitorSnapshot } from '../protocol/monitorMessages';
 import { dispatchMonitorMessage } from '../protocol/monitorMessages';
 import { readRunInfo } from '../runs/runReader';
+import { RunFollower } from '../runs/runFollower';
 import type { RunSessions } from './runSessions';
+import type { RunsWatcher } from './runsWatcher';
 import type { TrainerSession } from './trainerSession';
 import { loadSnapshot, summarize } from '../runs/runSnapshot';
 import { webviewHtml, webviewRoot } from './webviewHtml';
 
-export class MonitorPanel implements vscode.Disposable {
-  static readonly viewType = 'ganWorkbench.monitor';
-  private static readonly panels = new Map<string, MonitorPanel>();
-
+/**
+ * Feeds one monitor webview (an editor panel or the side panel's view) with one run: a snapshot
+ * whenever the webview says `ready`, then live messages from this window's trainer or, for runs
+ * written elsewhere, from the run folder's files.
+ */
+export class MonitorConnection implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private sessionSubscriptions: vscode.Disposable[] = [];
   private attachedSession: TrainerSession | undefined;
@@ -25,62 +30,45 @@ export class MonitorPanel implements vscode.Disposable {
   private runName = '';
   /** Live messages held back while a snapshot is being read. */
   private held: HostToMonitorMessage[] | null = null;
+  /** Reads what another process appends to the run's files (when no session of ours runs it). */
+  private follower: RunFollower | undefined;
+  private following: Promise<void> = Promise.resolve();
 
-  /** Opens the monitor of a run, or brings its existing panel to the front. */
-  static createOrShow(extensionUri: vscode.Uri, runDir: string, sessions: RunSessions): MonitorPanel {
-    const existing = MonitorPanel.panels.get(runDir);
-    if (existing) {
-      existing.panel.reveal(undefined, true);
-      existing.attachSession();
-      return existing;
-    }
-    const panel = vscode.window.createWebviewPanel(
-      MonitorPanel.viewType,
-      `GAN run: ${path.basename(runDir)}`,
-      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
-      MonitorPanel.webviewOptions(extensionUri),
-    );
-    return new MonitorPanel(panel, extensionUri, runDir, sessions);
-  }
-
-  static revive(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, state: MonitorPanelState, sessions: RunSessions): MonitorPanel {
-    panel.webview.options = MonitorPanel.webviewOptions(extensionUri);
-    return new MonitorPanel(panel, extensionUri, state.runDir, sessions);
-  }
-
-  static webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions & vscode.WebviewPanelOptions {
-    return { enableScripts: true, enableCommandUris: false, localResourceRoots: [webviewRoot(extensionUri)], retainContextWhenHidden: false };
-  }
-
-  static disposeAll(): void {
-    for (const panel of [...MonitorPanel.panels.values()]) panel.dispose();
-  }
-
-  private constructor(
-    private readonly panel: vscode.WebviewPanel,
-    extensionUri: vscode.Uri,
+  constructor(
+    private readonly webview: vscode.Webview,
+    private readonly isVisible: () => boolean,
     readonly runDir: string,
     private readonly sessions: RunSessions,
+    watcher: RunsWatcher,
+    /** Told the run's summary on every snapshot and update (titles and descriptions follow it). */
+    private readonly onSnapshot: (run: MonitorSnapshot['run']) => void = () => undefined,
   ) {
-    MonitorPanel.panels.set(runDir, this);
-    panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'gan.svg');
-    panel.webview.html = webviewHtml(panel.webview, extensionUri, 'monitor', `GAN run ${path.basename(runDir)}`);
     this.disposables.push(
-      panel.onDidDispose(() => this.dispose()),
-      panel.webview.onDidReceiveMessage((message: unknown) => this.onMessage(message)),
-      // A hidden webview is torn down; it says `ready` again when shown and gets a fresh snapshot.
-      panel.onDidChangeViewState(() => {
-        if (!panel.visible) this.ready = false;
-      }),
+      webview.onDidReceiveMessage((message: unknown) => this.onMessage(message)),
       sessions.onDidChange((session) => {
         if (session === sessions.get(runDir)) this.attachSession();
+      }),
+      watcher.onDidChangeRun((changedDir) => {
+        if (changedDir === runDir) this.follow();
       }),
     );
     this.attachSession();
   }
 
+  /** The webview was hidden (and torn down); it says `ready` again when shown. */
+  markHidden(): void {
+    this.ready = false;
+  }
+
+  /** For a webview that already said `ready` to an earlier connection: send this run now. */
+  start(): void {
+    this.ready = true;
+    this.follower = undefined;
+    void this.sendSnapshot();
+  }
+
   /** Listens to the live trainer of this run, when this window runs it. */
-  private attachSession(): void {
+  attachSession(): void {
     const session = this.sessions.get(this.runDir);
     // Re-subscribing while the session's emitter delivers an event would drop that event.
     if (session === this.attachedSession) return;
@@ -136,35 +124,131 @@ export class MonitorPanel implements vscode.Disposable {
     }
     this.dataDimension = snapshot.run.dataDimension;
     this.runName = snapshot.run.name;
-    this.panel.title = `GAN run: ${snapshot.run.name} (${snapshot.run.runId.slice(snapshot.run.name.length + 1) || snapshot.run.runId})`;
+    this.onSnapshot(snapshot.run);
     this.post({ type: 'monitor/didLoad', snapshot, state: { runDir: this.runDir } });
     for (const message of held) this.post(message);
+    const last = snapshot.metrics[snapshot.metrics.length - 1]?.step ?? -1;
+    this.follower = new RunFollower(this.runDir, last, snapshot.latestHistogram?.step ?? -1, snapshot.latestSamples?.step ?? -1);
+  }
+
+  /** Sends what another process wrote since the last look; this window's own trainer reports live instead. */
+  private follow(): void {
+    if (this.attachedSession?.status === 'running' || !this.follower || !this.ready) return;
+    const follower = this.follower;
+    // One read at a time, in order: a change that comes during a read is picked up by the next.
+    this.following = this.following.then(async () => {
+      if (follower !== this.follower) return;
+      const delta = await follower.poll().catch(() => null);
+      if (!delta || follower !== this.follower) return;
+      if (delta.metrics.length) this.post({ type: 'monitor/didAppendMetrics', records: delta.metrics });
+      if (delta.histogram) this.post({ type: 'monitor/didUpdateHistogram', record: delta.histogram });
+      if (delta.samples) this.post({ type: 'monitor/didUpdateSamples', samples: delta.samples });
+      if (delta.info) {
+        const lastStep = delta.metrics[delta.metrics.length - 1]?.step ?? 0;
+        this.post({ type: 'monitor/didUpdateRun', run: summarize({ ...delta.info, step: Math.max(delta.info.step, lastStep) }, this.dataDimension) });
+      }
+    });
   }
 
   private onMessage(message: unknown): void {
     // The webview is untrusted input: only the declared messages do anything.
     dispatchMonitorMessage(message, {
-      ready: () => {
-        this.ready = true;
-        void this.sendSnapshot();
-      },
+      ready: () => this.start(),
       stopRun: () => void this.sessions.get(this.runDir)?.stop(),
     });
   }
 
   private post(message: HostToMonitorMessage): void {
+    if (message.type === 'monitor/didUpdateRun') this.onSnapshot(message.run);
     if (this.held && message.type !== 'monitor/didLoad') {
       this.held.push(message);
       return;
     }
-    // Nothing is queued for a hidden panel: it reloads from the run directory when shown.
-    if (this.ready && this.panel.visible) void this.panel.webview.postMessage(message);
+    // Nothing is queued for a hidden webview: it reloads from the run directory when shown.
+    if (this.ready && this.isVisible()) void this.webview.postMessage(message);
+  }
+
+  dispose(): void {
+    this.follower = undefined;
+    vscode.Disposable.from(...this.sessionSubscriptions, ...this.disposables).dispose();
+    this.sessionSubscriptions = [];
+  }
+}
+
+export class MonitorPanel implements vscode.Disposable {
+  static readonly viewType = 'ganWorkbench.monitor';
+  private static readonly panels = new Map<string, MonitorPanel>();
+
+  private readonly connection: MonitorConnection;
+  private readonly disposables: vscode.Disposable[] = [];
+
+  /** Opens the monitor of a run, or brings its existing panel to the front. */
+  static createOrShow(extensionUri: vscode.Uri, runDir: string, sessions: RunSessions, watcher: RunsWatcher): MonitorPanel {
+    const existing = MonitorPanel.panels.get(runDir);
+    if (existing) {
+      existing.panel.reveal(undefined, true);
+      existing.connection.attachSession();
+      return existing;
+    }
+    const panel = vscode.window.createWebviewPanel(
+      MonitorPanel.viewType,
+      `GAN run: ${path.basename(runDir)}`,
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+      MonitorPanel.webviewOptions(extensionUri),
+    );
+    return new MonitorPanel(panel, extensionUri, runDir, sessions, watcher);
+  }
+
+  static revive(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, state: MonitorPanelState, sessions: RunSessions, watcher: RunsWatcher): MonitorPanel {
+    panel.webview.options = MonitorPanel.webviewOptions(extensionUri);
+    return new MonitorPanel(panel, extensionUri, state.runDir, sessions, watcher);
+  }
+
+  static webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions & vscode.WebviewPanelOptions {
+    return { enableScripts: true, enableCommandUris: false, localResourceRoots: [webviewRoot(extensionUri)], retainContextWhenHidden: false };
+  }
+
+  static disposeAll(): void {
+    for (const panel of [...MonitorPanel.panels.values()]) panel.dispose();
+  }
+
+  /** Closes the monitor of a run (e.g. when the run is deleted). */
+  static close(runDir: string): void {
+    MonitorPanel.panels.get(runDir)?.dispose();
+  }
+
+  private constructor(
+    private readonly panel: vscode.WebviewPanel,
+    extensionUri: vscode.Uri,
+    readonly runDir: string,
+    sessions: RunSessions,
+    watcher: RunsWatcher,
+  ) {
+    MonitorPanel.panels.set(runDir, this);
+    panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'gan.svg');
+    panel.webview.html = webviewHtml(panel.webview, extensionUri, 'monitor', `GAN run ${path.basename(runDir)}`);
+    this.connection = new MonitorConnection(
+      panel.webview,
+      () => panel.visible,
+      runDir,
+      sessions,
+      watcher,
+      (run) => {
+        panel.title = `GAN run: ${run.name} (${run.runId.slice(run.name.length + 1) || run.runId})`;
+      },
+    );
+    this.disposables.push(
+      panel.onDidDispose(() => this.dispose()),
+      // A hidden webview is torn down; it says `ready` again when shown and gets a fresh snapshot.
+      panel.onDidChangeViewState(() => {
+        if (!panel.visible) this.connection.markHidden();
+      }),
+    );
   }
 
   dispose(): void {
     MonitorPanel.panels.delete(this.runDir);
-    vscode.Disposable.from(...this.sessionSubscriptions, ...this.disposables).dispose();
-    this.sessionSubscriptions = [];
+    vscode.Disposable.from(this.connection, ...this.disposables).dispose();
     this.panel.dispose();
   }
 }
@@ -174,6 +258,7 @@ export class MonitorPanelSerializer implements vscode.WebviewPanelSerializer<Mon
   constructor(
     private readonly extensionUri: vscode.Uri,
     private readonly sessions: RunSessions,
+    private readonly watcher: RunsWatcher,
   ) {}
 
   async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: MonitorPanelState | undefined): Promise<void> {
@@ -181,6 +266,6 @@ export class MonitorPanelSerializer implements vscode.WebviewPanelSerializer<Mon
       panel.dispose();
       return;
     }
-    MonitorPanel.revive(panel, this.extensionUri, state, this.sessions);
+    MonitorPanel.revive(panel, this.extensionUri, state, this.sessions, this.watcher);
   }
 }

@@ -1,22 +1,35 @@
-/** The side panel's runs list: every run directory in the runs folder, newest first. */
+/** The side panel's runs list: the runs folder's runs, grouped by experiment, newest first. */
 import path from 'node:path';
 import * as vscode from 'vscode';
-import type { RunInfo } from '../protocol/runDirectory';
-import { listRunDirs, readRunInfo } from '../runs/runReader';
-import { runsFolder } from './settings';
+import type { MetricsRecord, RunInfo } from '../protocol/runDirectory';
+import { listRunDirs, readLastMetrics, readRunInfo } from '../runs/runReader';
+
+const fmt = (x: number) => (Number.isFinite(x) ? x.toPrecision(3) : String(x));
 
 export class RunItem extends vscode.TreeItem {
   constructor(
     readonly runDir: string,
     readonly info: RunInfo,
+    readonly last: MetricsRecord | null,
   ) {
-    super(info.name, vscode.TreeItemCollapsibleState.None);
+    super(info.id.startsWith(`${info.name}-`) ? info.id.slice(info.name.length + 1) : info.id, vscode.TreeItemCollapsibleState.None);
     this.id = runDir;
-    this.description = `${info.id.slice(info.name.length + 1)} · ${info.status} · ${info.step}/${info.totalSteps}`;
+    const step = Math.max(info.step, last?.step ?? 0);
+    const metrics = last ? ` · D ${fmt(last.dLoss)} G ${fmt(last.gLoss)}` : '';
+    this.description = `${info.status} · ${step}/${info.totalSteps}${metrics}`;
     this.tooltip = new vscode.MarkdownString(undefined, true);
-    this.tooltip.appendText(`${info.id}\n${info.status}${info.error ? `: ${info.error}` : ''}\nbackend ${info.backend ?? '?'}\n${runDir}`);
+    this.tooltip.appendText(
+      `${info.id}\n${info.status}${info.error ? `: ${info.error}` : ''}\nstep ${step} of ${info.totalSteps} · backend ${info.backend ?? '?'}`,
+    );
+    if (last) this.tooltip.appendText(`\nD loss ${fmt(last.dLoss)} · G loss ${fmt(last.gLoss)} · D(x) ${fmt(last.dReal)} · D(G(z)) ${fmt(last.dFake)}`);
+    if (info.parent)
+      this.tooltip.appendText(
+        `\nforked from ${path.basename(info.parent)}${info.parentStep !== undefined && info.parentStep !== null ? ` at step ${info.parentStep}` : ''}`,
+      );
+    this.tooltip.appendText(`\n${runDir}`);
     this.iconPath = RunItem.icon(info);
     this.contextValue = `ganRun.${info.status}`;
+    this.resourceUri = vscode.Uri.file(runDir);
     this.command = { command: 'ganWorkbench.openMonitor', title: 'Open monitor', arguments: [this] };
   }
 
@@ -34,32 +47,87 @@ export class RunItem extends vscode.TreeItem {
   }
 }
 
-export class RunsTreeProvider implements vscode.TreeDataProvider<RunItem>, vscode.Disposable {
+/** The runs of one experiment (one config `name`). */
+export class ExperimentItem extends vscode.TreeItem {
+  constructor(
+    readonly name: string,
+    readonly runs: RunItem[],
+  ) {
+    super(name, vscode.TreeItemCollapsibleState.Expanded);
+    this.id = `experiment:${name}`;
+    const running = runs.filter((r) => r.info.status === 'running').length;
+    this.description = `${runs.length} run${runs.length === 1 ? '' : 's'}${running ? ` · ${running} running` : ''}`;
+    this.iconPath = new vscode.ThemeIcon('beaker');
+    this.contextValue = 'ganExperiment';
+  }
+}
+
+export type RunsTreeItem = ExperimentItem | RunItem;
+
+export class RunsTreeProvider implements vscode.TreeDataProvider<RunsTreeItem>, vscode.Disposable {
   private readonly changeEmitter = new vscode.EventEmitter<void>();
   readonly onDidChangeTreeData = this.changeEmitter.event;
   private refreshTimer: NodeJS.Timeout | undefined;
+  private experiments: ExperimentItem[] = [];
 
-  /** Coalesces bursts of changes into one refresh. */
-  refresh(): void {
+  constructor(private readonly runsDir: () => string | undefined) {}
+
+  /** Runs read so far; only the ones whose files changed are read again. */
+  private readonly cache = new Map<string, RunItem>();
+  private readonly stale = new Set<string>();
+
+  /**
+   * Coalesces bursts of changes into one refresh (a training run writes many times a second).
+   * With `runDir`, only that run is read again; without, every run.
+   */
+  refresh(runDir?: string): void {
+    if (runDir) this.stale.add(runDir);
+    else this.cache.clear();
     if (this.refreshTimer) return;
     this.refreshTimer = setTimeout(() => {
       this.refreshTimer = undefined;
       this.changeEmitter.fire();
-    }, 300);
+    }, 500);
   }
 
-  getTreeItem(item: RunItem): vscode.TreeItem {
+  getTreeItem(item: RunsTreeItem): vscode.TreeItem {
     return item;
   }
 
-  async getChildren(): Promise<RunItem[]> {
-    const folder = runsFolder();
-    if (!folder?.ok) return [];
+  getParent(item: RunsTreeItem): RunsTreeItem | undefined {
+    if (item instanceof ExperimentItem) return undefined;
+    return this.experiments.find((e) => e.name === item.info.name);
+  }
+
+  async getChildren(parent?: RunsTreeItem): Promise<RunsTreeItem[]> {
+    if (parent instanceof ExperimentItem) return parent.runs;
+    if (parent) return [];
+    const runs = await this.runs();
+    const byName = new Map<string, RunItem[]>();
+    for (const run of runs) byName.set(run.info.name, [...(byName.get(run.info.name) ?? []), run]);
+    this.experiments = [...byName.entries()].map(([name, items]) => new ExperimentItem(name, items)).sort((a, b) => a.name.localeCompare(b.name));
+    return this.experiments;
+  }
+
+  /** Every run in the runs folder, newest first. */
+  async runs(): Promise<RunItem[]> {
+    const folder = this.runsDir();
+    if (!folder) return [];
     const items: RunItem[] = [];
-    for (const dir of await listRunDirs(folder.path)) {
-      const info = await readRunInfo(dir);
-      if (info) items.push(new RunItem(dir, info));
+    const dirs = await listRunDirs(folder);
+    for (const dir of dirs) {
+      let item = this.stale.has(dir) ? undefined : this.cache.get(dir);
+      this.stale.delete(dir);
+      if (!item) {
+        const [info, last] = await Promise.all([readRunInfo(dir), readLastMetrics(dir)]);
+        item = info ? new RunItem(dir, info, last) : undefined;
+        if (item) this.cache.set(dir, item);
+      }
+      // A running run on this machine is checked against its pid each time (it may have died silently).
+      if (item?.info.status === 'running') this.stale.add(dir);
+      if (item) items.push(item);
     }
+    for (const dir of this.cache.keys()) if (!dirs.includes(dir)) this.cache.delete(dir);
     return items.sort((a, b) => b.info.startedAt.localeCompare(a.info.startedAt));
   }
 

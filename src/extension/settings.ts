@@ -1,6 +1,7 @@
 /** The extension's settings (contributes.configuration in package.json). */
 import path from 'node:path';
 import * as vscode from 'vscode';
+import type { ConfigSetting } from '../protocol/configPatch';
 import type { BackendChoice } from '../protocol/runDirectory';
 import { resolveRunsFolder, type RunsFolderResult } from '../runs/runsFolder';
 
@@ -29,4 +30,26 @@ export function backendChoice(): BackendChoice {
 export function trainerNodePath(): string | undefined {
   const configured = vscode.workspace.getConfiguration(SECTION).get<string>('trainer.nodePath', '');
   return configured.trim() || undefined;
+}
+
+const LOGGING_SETTINGS = ['samplesEvery', 'checkpointEvery', 'keepCheckpoints'] as const;
+
+/**
+ * The logging intervals set in the settings, as config changes for the fields a config leaves
+ * out (what the file says always wins).
+ */
+export function loggingDefaults(configUri: vscode.Uri, rawConfig: unknown): ConfigSetting[] {
+  const settings = vscode.workspace.getConfiguration(SECTION, configUri);
+  const logging = rawConfig !== null && typeof rawConfig === 'object' ? (rawConfig as { logging?: Record<string, unknown> }).logging : undefined;
+  const result: ConfigSetting[] = [];
+  for (const key of LOGGING_SETTINGS) {
+    const value = settings.get<number | null>(`logging.${key}`, null);
+    if (typeof value === 'number' && Number.isInteger(value) && value > 0 && logging?.[key] === undefined) result.push({ path: `logging.${key}`, value });
+  }
+  return result;
+}
+
+/** Whether failed or crashed runs raise a notification (the views show it either way). */
+export function notifyRunEnded(): boolean {
+  return vscode.workspace.getConfiguration(SECTION).get<boolean>('alertNotifications', true);
 }

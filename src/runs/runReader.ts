@@ -3,7 +3,7 @@
  * CLI. Readers are tolerant: a torn last line is skipped (the writer may be mid-append) and a
  * run whose trainer died without saying so is reported as failed.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { open, readdir, readFile, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { validateConfig, type GanConfig } from '../protocol/config';
@@ -47,6 +47,29 @@ async function readText(file: string): Promise<string | null> {
 export async function readMetrics(runDir: string): Promise<MetricsRecord[]> {
   const text = await readText(path.join(runDir, RUN_FILES.metrics));
   return text === null ? [] : parseJsonl<MetricsRecord>(text).records;
+}
+
+/** The newest metrics record, read from the end of the file (cheap for long runs). */
+export async function readLastMetrics(runDir: string): Promise<MetricsRecord | null> {
+  let handle;
+  try {
+    handle = await open(path.join(runDir, RUN_FILES.metrics), 'r');
+  } catch {
+    return null;
+  }
+  try {
+    const { size } = await handle.stat();
+    const length = Math.min(size, 8192);
+    const buffer = Buffer.alloc(length);
+    await handle.read(buffer, 0, length, size - length);
+    const text = buffer.toString('utf8');
+    // Drop the (possibly partial) first line of the window; keep complete lines only.
+    const window = size > length ? text.slice(text.indexOf('\n') + 1) : text;
+    const { records } = parseJsonl<MetricsRecord>(window);
+    return records[records.length - 1] ?? null;
+  } finally {
+    await handle.close();
+  }
 }
 
 export async function readHistograms(runDir: string): Promise<HistogramRecord[]> {

@@ -186,6 +186,8 @@ export class VsCode {
       .first()
       .waitFor({ timeout: 15_000 });
     await this.page.keyboard.press('Enter');
+    // Quick Open has closed (the file is being opened), and its tab is there.
+    await input.waitFor({ state: 'hidden', timeout: 15_000 });
     await this.page
       .locator(`.tab[aria-label^="${path.basename(relativePath)}"]`)
       .first()
@@ -203,7 +205,8 @@ export class VsCode {
       }
       await this.page.waitForTimeout(250);
     }
-    throw new Error(`no webview with ${selector} appeared within ${timeoutMs} ms`);
+    const shot = await this.screenshot(`no-webview-${selector.replace(/[^A-Za-z0-9_-]+/g, '_')}.png`).catch(() => 'none');
+    throw new Error(`no webview with ${selector} appeared within ${timeoutMs} ms (screenshot: ${shot})`);
   }
 
   async screenshot(name: string): Promise<string> {

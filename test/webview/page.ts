@@ -83,7 +83,12 @@ export function launchChromium(): Promise<Browser> {
 }
 
 /** Opens the monitor bundle in a page; `window.posted` collects what it sends to the host. */
-export async function openMonitor(browser: Browser, theme: ThemeName, size = { width: 1200, height: 800 }): Promise<Page> {
+export function openMonitor(browser: Browser, theme: ThemeName, size = { width: 1200, height: 800 }): Promise<Page> {
+  return openWebview(browser, theme, 'monitor', size);
+}
+
+/** Opens a webview bundle (monitor, compare, configForm) in a page with the VS Code API mocked. */
+export async function openWebview(browser: Browser, theme: ThemeName, bundleName: string, size = { width: 1200, height: 800 }): Promise<Page> {
   const { bodyClass, vars } = THEMES[theme];
   const dir = await mkdtemp(path.join(os.tmpdir(), 'gan-webview-'));
   const file = path.join(dir, 'index.html');
@@ -93,12 +98,12 @@ export async function openMonitor(browser: Browser, theme: ThemeName, size = { w
   const bundle = (name: string) => pathToFileURL(path.join(ROOT, 'dist', 'webview', name)).toString();
   await writeFile(
     file,
-    `<!DOCTYPE html><html><head><meta charset="UTF-8"><link rel="stylesheet" href="${bundle('monitor.css')}">
+    `<!DOCTYPE html><html><head><meta charset="UTF-8"><link rel="stylesheet" href="${bundle(`${bundleName}.css`)}">
 <script>
   window.posted = []; window.savedState = undefined;
   window.acquireVsCodeApi = () => ({ postMessage: (m) => window.posted.push(m), setState: (s) => { window.savedState = s; }, getState: () => window.savedState });
 </script></head>
-<body class="${bodyClass}" style="${style}"><div id="root"></div><script src="${bundle('monitor.js')}"></script></body></html>`,
+<body class="${bodyClass}" style="${style}"><div id="root"></div><script src="${bundle(`${bundleName}.js`)}"></script></body></html>`,
   );
   const page = await browser.newPage({ viewport: size, deviceScaleFactor: 1 });
   const errors: string[] = [];

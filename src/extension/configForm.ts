@@ -1,0 +1,101 @@
+/**
+ * "GAN: Edit experiment": a form generated from the config's JSON Schema, beside the file. Each
+ * change becomes a text edit of the document (jsonc-parser's `modify`), so comments and layout
+ * stay, the edit can be undone in the editor, and the file and the form never disagree.
+ */
+import path from 'node:path';
+import { parse as parseJsonc } from 'jsonc-parser';
+import * as vscode from 'vscode';
+import { configJsonSchema } from '../protocol/config';
+import { configTextEdits } from '../protocol/configEdit';
+import type { HostToFormMessage } from '../protocol/configFormMessages';
+import { dispatchFormMessage } from '../protocol/configFormMessages';
+import { parseConfigText } from '../protocol/configText';
+import { webviewHtml, webviewRoot } from './webviewHtml';
+
+export class ConfigFormPanel implements vscode.Disposable {
+  static readonly viewType = 'ganWorkbench.configForm';
+  private static readonly panels = new Map<string, ConfigFormPanel>();
+
+  private readonly disposables: vscode.Disposable[] = [];
+  private ready = false;
+  /** Edits are applied one after another, in the order the form sent them. */
+  private editing: Promise<unknown> = Promise.resolve();
+
+  static async createOrShow(extensionUri: vscode.Uri, uri: vscode.Uri): Promise<ConfigFormPanel> {
+    const existing = ConfigFormPanel.panels.get(uri.toString());
+    if (existing) {
+      existing.panel.reveal();
+      return existing;
+    }
+    const document = await vscode.workspace.openTextDocument(uri);
+    const panel = vscode.window.createWebviewPanel(ConfigFormPanel.viewType, `Edit: ${path.basename(uri.fsPath)}`, vscode.ViewColumn.Beside, {
+      enableScripts: true,
+      enableCommandUris: false,
+      localResourceRoots: [webviewRoot(extensionUri)],
+    });
+    return new ConfigFormPanel(panel, extensionUri, document);
+  }
+
+  private constructor(
+    private readonly panel: vscode.WebviewPanel,
+    extensionUri: vscode.Uri,
+    private readonly document: vscode.TextDocument,
+  ) {
+    ConfigFormPanel.panels.set(document.uri.toString(), this);
+    panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'gan.svg');
+    panel.webview.html = webviewHtml(panel.webview, extensionUri, 'configForm', panel.title);
+    this.disposables.push(
+      panel.onDidDispose(() => this.dispose()),
+      panel.onDidChangeViewState(() => {
+        if (!panel.visible) this.ready = false;
+      }),
+      panel.webview.onDidReceiveMessage((message: unknown) => this.onMessage(message)),
+      vscode.workspace.onDidChangeTextDocument((e) => {
+        if (e.document === this.document && e.contentChanges.length > 0) this.post({ type: 'form/didChangeDocument', ...this.read() });
+      }),
+      vscode.workspace.onDidCloseTextDocument((closed) => {
+        if (closed === this.document) this.dispose();
+      }),
+    );
+  }
+
+  private read(): { values: unknown; problems: { path: (string | number)[]; message: string }[] } {
+    const text = this.document.getText();
+    const result = parseConfigText(text);
+    return { values: parseJsonc(text) ?? null, problems: result.ok ? [] : result.problems.map(({ path: p, message }) => ({ path: p, message })) };
+  }
+
+  private onMessage(message: unknown): void {
+    dispatchFormMessage(message, {
+      ready: () => {
+        this.ready = true;
+        this.post({ type: 'form/didLoad', fileName: path.basename(this.document.fileName), schema: configJsonSchema(), ...this.read() });
+      },
+      setValue: (fieldPath, value) => {
+        this.editing = this.editing.then(() => this.applyValue(fieldPath, value)).catch(() => undefined);
+      },
+    });
+  }
+
+  private async applyValue(fieldPath: (string | number)[], value: unknown): Promise<void> {
+    const edits = configTextEdits(this.document.getText(), fieldPath, value);
+    if (edits.length === 0) return;
+    const workspaceEdit = new vscode.WorkspaceEdit();
+    for (const edit of edits) {
+      const range = new vscode.Range(this.document.positionAt(edit.offset), this.document.positionAt(edit.offset + edit.length));
+      workspaceEdit.replace(this.document.uri, range, edit.content);
+    }
+    if (await vscode.workspace.applyEdit(workspaceEdit)) await this.document.save();
+  }
+
+  private post(message: HostToFormMessage): void {
+    if (this.ready && this.panel.visible) void this.panel.webview.postMessage(message);
+  }
+
+  dispose(): void {
+    ConfigFormPanel.panels.delete(this.document.uri.toString());
+    vscode.Disposable.from(...this.disposables).dispose();
+    this.panel.dispose();
+  }
+}

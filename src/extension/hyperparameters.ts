@@ -1,0 +1,100 @@
+/**
+ * "Modify hyperparameters and run" (and the fork command's edits): a quick pick of the usual fields
+ * with their current values; picking one asks for a new value, checked against the schema as it
+ * is typed; "Start run" hands back the changed fields. The config file itself is not touched.
+ */
+import * as vscode from 'vscode';
+import type { GanConfig } from '../protocol/config';
+import { formatProblem } from '../protocol/config';
+import { applySettings, parseSetting, type ConfigSetting } from '../protocol/configPatch';
+
+interface Field {
+  path: string;
+  label: string;
+  detail: string;
+}
+
+/** The fields people change between runs; anything else is one "Other field…" away. */
+export const USUAL_FIELDS: readonly Field[] = [
+  { path: 'generator.optimizer.learningRate', label: 'Generator learning rate', detail: "Step size of G's optimizer" },
+  { path: 'discriminator.optimizer.learningRate', label: 'Discriminator learning rate', detail: "Step size of D's optimizer" },
+  { path: 'training.steps', label: 'Steps', detail: 'Training iterations' },
+  { path: 'training.batchSize', label: 'Batch size', detail: 'm: samples per minibatch' },
+  { path: 'training.dStepsPerGStep', label: 'D steps per G step', detail: 'k in Algorithm 1' },
+  { path: 'training.generatorCost', label: 'Generator cost', detail: 'non-saturating, minimax or maximum-likelihood' },
+  { path: 'latent.size', label: 'Latent size', detail: 'Dimension of z' },
+  { path: 'seed', label: 'Seed', detail: 'Seed of every random choice' },
+];
+
+export function valueAt(config: GanConfig, dotted: string): unknown {
+  let value: unknown = config;
+  for (const key of dotted.split('.')) {
+    if (value === null || typeof value !== 'object' || !Object.prototype.hasOwnProperty.call(value, key)) return undefined;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return value;
+}
+
+function show(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+type Item = vscode.QuickPickItem & { action: 'start' | 'field' | 'other'; field?: Field };
+
+/**
+ * Lets the user change fields of `config`; returns the changes, or undefined when cancelled.
+ * `title` names what will happen ("Run ring8 with…", "Fork … from step 1000").
+ */
+export async function editHyperparameters(config: GanConfig, title: string, startLabel: string): Promise<ConfigSetting[] | undefined> {
+  const settings = new Map<string, ConfigSetting>();
+  const current = (): GanConfig => {
+    const result = applySettings(config, [...settings.values()]);
+    return result.ok ? result.config : config;
+  };
+  for (;;) {
+    const now = current();
+    const changed = [...settings.values()].map((s) => `${s.path.split('.').slice(-2).join('.')} = ${show(s.value)}`).join(', ');
+    const items: Item[] = [
+      { label: `$(play) ${startLabel}`, description: changed || 'no changes', action: 'start', alwaysShow: true },
+      { label: '', kind: vscode.QuickPickItemKind.Separator, action: 'field' },
+      ...USUAL_FIELDS.map((field): Item => ({
+        label: field.label,
+        description: `${show(valueAt(now, field.path))}${settings.has(field.path) ? '  (changed)' : ''}`,
+        detail: `${field.path} · ${field.detail}`,
+        action: 'field',
+        field,
+      })),
+      { label: '$(edit) Other field…', description: 'any field by its path, e.g. logging.samplesEvery', action: 'other' },
+    ];
+    const picked = await vscode.window.showQuickPick(items, {
+      title,
+      placeHolder: 'Pick a field to change, or start',
+      matchOnDetail: true,
+      ignoreFocusOut: true,
+    });
+    if (!picked) return undefined;
+    if (picked.action === 'start') return [...settings.values()];
+    let path = picked.field?.path;
+    if (picked.action === 'other') {
+      path = await vscode.window.showInputBox({ title, prompt: 'Field path', placeHolder: 'e.g. logging.samplesEvery', ignoreFocusOut: true });
+      if (!path) continue;
+    }
+    if (!path) continue;
+    const fieldPath = path;
+    const value = await vscode.window.showInputBox({
+      title,
+      prompt: `New value of ${fieldPath}`,
+      value: show(valueAt(now, fieldPath)),
+      ignoreFocusOut: true,
+      validateInput: (text) => {
+        const setting = parseSetting(`${fieldPath}=${text}`);
+        if ('error' in setting) return setting.error;
+        const result = applySettings(now, [setting]);
+        return result.ok ? undefined : result.problems.map(formatProblem).join('; ');
+      },
+    });
+    if (value === undefined) continue;
+    const setting = parseSetting(`${fieldPath}=${value}`);
+    if (!('error' in setting)) settings.set(fieldPath, setting);
+  }
+}

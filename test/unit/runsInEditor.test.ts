@@ -1,0 +1,230 @@
+/** Pure logic behind the runs-in-the-editor features: config changes, text edits, following runs, compare data, message guards. */
+import assert from 'node:assert/strict';
+import { appendFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { parse as parseJsonc } from 'jsonc-parser';
+import { validateConfig, type GanConfig } from '../../src/protocol/config';
+import { editConfigText } from '../../src/protocol/configEdit';
+import { applySettings, parseSetting } from '../../src/protocol/configPatch';
+import { dispatchCompareMessage } from '../../src/protocol/compareMessages';
+import { dispatchFormMessage } from '../../src/protocol/configFormMessages';
+import type { MetricsRecord, RunInfo } from '../../src/protocol/runDirectory';
+import { flattenConfig, stepAtOrBefore } from '../../src/runs/compareData';
+import { RunFollower } from '../../src/runs/runFollower';
+import { readLastMetrics } from '../../src/runs/runReader';
+import { smooth } from '../../webview/compare/smoothing';
+
+function baseConfig(): GanConfig {
+  const result = validateConfig({
+    name: 'ring',
+    data: { type: 'ring' },
+    generator: { type: 'mlp' },
+    discriminator: { type: 'mlp' },
+  });
+  assert.ok(result.ok);
+  return result.config;
+}
+
+describe('config settings (--set, "Modify hyperparameters and run", forks)', () => {
+  it('parses values as JSON when they are JSON, else as strings', () => {
+    assert.deepEqual(parseSetting('generator.optimizer.learningRate=1e-4'), { path: 'generator.optimizer.learningRate', value: 1e-4 });
+    assert.deepEqual(parseSetting('training.generatorCost=minimax'), { path: 'training.generatorCost', value: 'minimax' });
+    assert.deepEqual(parseSetting('generator.batchNorm=true'), { path: 'generator.batchNorm', value: true });
+    assert.ok('error' in parseSetting('no-equals-sign'));
+  });
+
+  it('changes only the named fields and validates the result', () => {
+    const config = baseConfig();
+    const result = applySettings(config, [
+      { path: 'generator.optimizer.learningRate', value: 1e-4 },
+      { path: 'training.steps', value: 50 },
+    ]);
+    assert.ok(result.ok);
+    assert.equal(result.config.generator.optimizer.learningRate, 1e-4);
+    assert.equal(result.config.training.steps, 50);
+    assert.equal(result.config.discriminator.optimizer.learningRate, config.discriminator.optimizer.learningRate);
+    assert.equal(config.training.steps, 3000, 'the original is not modified');
+  });
+
+  it('reports a bad value or a bad path with the field path', () => {
+    const bad = applySettings(baseConfig(), [{ path: 'training.batchSize', value: -5 }]);
+    assert.ok(!bad.ok);
+    assert.deepEqual(bad.problems[0].path, ['training', 'batchSize']);
+    const unknown = applySettings(baseConfig(), [{ path: 'training.batchSise', value: 5 }]);
+    assert.ok(!unknown.ok);
+    assert.match(unknown.problems.map((p) => `${p.path.join('.')} ${p.message}`).join(), /batchSise/);
+    const hostile = applySettings(baseConfig(), [{ path: '__proto__.polluted', value: 1 }]);
+    assert.ok(!hostile.ok);
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+    const through = applySettings(baseConfig(), [{ path: 'seed.x', value: 1 }]);
+    assert.ok(!through.ok);
+  });
+});
+
+describe("config text edits keep the user's comments and layout", () => {
+  const text = `// My ring experiment: keep this comment.
+{
+  "name": "ring", // the name
+  "data": { "type": "ring" },
+  /* G */
+  "generator": { "type": "mlp", "width": 64 },
+  "discriminator": { "type": "mlp" }
+}
+`;
+
+  it('replaces a value in place', () => {
+    const edited = editConfigText(text, ['generator', 'width'], 128);
+    assert.equal(edited, text.replace('"width": 64', '"width": 128'));
+  });
+
+  it('keeps a one-line object on one line when a field is added, replaced or removed', () => {
+    let edited = editConfigText(text, ['generator', 'activation'], 'tanh');
+    assert.ok(edited.includes('"generator": { "type": "mlp", "width": 64, "activation": "tanh" },'), edited);
+    edited = editConfigText(edited, ['data'], { type: 'grid' });
+    assert.ok(edited.includes('"data": { "type": "grid" },'), edited);
+    edited = editConfigText(edited, ['discriminator', 'depth'], 2);
+    assert.ok(edited.includes('"discriminator": { "type": "mlp", "depth": 2 }'), edited);
+    edited = editConfigText(edited, ['generator', 'width'], undefined);
+    assert.ok(/"generator": \{ "type": "mlp",\s*"activation": "tanh" \},/.test(edited), edited);
+    assert.ok(validateConfig(parseJsonc(edited)).ok);
+    assert.equal(editConfigText('{ "a": {} }', ['a', 'b'], 1), '{ "a": { "b": 1 } }');
+  });
+
+  it('adds a missing field and removes one, leaving every comment', () => {
+    let edited = editConfigText(text, ['training', 'steps'], 500);
+    edited = editConfigText(edited, ['generator', 'width'], undefined);
+    for (const comment of ['// My ring experiment: keep this comment.', '// the name', '/* G */']) assert.ok(edited.includes(comment), comment);
+    const parsed = parseJsonc(edited) as { training: { steps: number }; generator: Record<string, unknown> };
+    assert.equal(parsed.training.steps, 500);
+    assert.equal(parsed.generator.width, undefined);
+    assert.ok(validateConfig(parsed).ok);
+  });
+});
+
+describe('following a run written by another process', () => {
+  let dir: string;
+  const record = (step: number): MetricsRecord => ({ step, time: step, dLoss: 1, gLoss: 2, dReal: 0.5, dFake: 0.5, stepsPerSecond: 10 });
+  const line = (step: number) => JSON.stringify(record(step)) + '\n';
+  before(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'gan-follow-'));
+    await mkdir(path.join(dir, 'samples'));
+    const info: RunInfo = {
+      id: 'r',
+      name: 'r',
+      status: 'running',
+      backend: 'wasm',
+      backendReason: '',
+      pid: null,
+      host: 'elsewhere',
+      startedAt: '',
+      endedAt: null,
+      step: 20,
+      totalSteps: 100,
+      error: null,
+      configPath: null,
+      parent: null,
+    };
+    await writeFile(path.join(dir, 'run.json'), JSON.stringify(info));
+    await writeFile(path.join(dir, 'metrics.jsonl'), line(10) + line(20));
+  });
+  after(async () => rm(dir, { recursive: true, force: true }));
+
+  it('returns only what is new, and leaves a torn line for the next poll', async () => {
+    const follower = new RunFollower(dir, 10);
+    const first = await follower.poll();
+    assert.deepEqual(
+      first.metrics.map((r) => r.step),
+      [20],
+    );
+    assert.equal(first.info?.step, 20);
+    const again = await follower.poll();
+    assert.deepEqual(again.metrics, []);
+    assert.equal(again.info, null, 'an unchanged run.json is not sent again');
+    const torn = line(30);
+    await appendFile(path.join(dir, 'metrics.jsonl'), torn.slice(0, 10));
+    assert.deepEqual((await follower.poll()).metrics, []);
+    await appendFile(path.join(dir, 'metrics.jsonl'), torn.slice(10) + line(40));
+    assert.deepEqual(
+      (await follower.poll()).metrics.map((r) => r.step),
+      [30, 40],
+    );
+    await writeFile(path.join(dir, 'samples', 'step-00000040.json'), JSON.stringify({ step: 40, points: [[0, 1]] }));
+    assert.equal((await follower.poll()).samples?.step, 40);
+    assert.equal((await readLastMetrics(dir))?.step, 40);
+  });
+
+  it('starts again from the top when the file is replaced by a shorter one', async () => {
+    const follower = new RunFollower(dir, -1);
+    await follower.poll();
+    await writeFile(path.join(dir, 'metrics.jsonl'), line(10));
+    const after = await follower.poll();
+    assert.deepEqual(after.metrics, [], 'steps already seen are not repeated');
+    await appendFile(path.join(dir, 'metrics.jsonl'), line(50));
+    assert.deepEqual(
+      (await follower.poll()).metrics.map((r) => r.step),
+      [50],
+    );
+  });
+});
+
+describe('compare data', () => {
+  it('flattens a config into dotted fields without the free text', () => {
+    const flat = flattenConfig(baseConfig());
+    assert.equal(flat['generator.optimizer.learningRate'], 2e-4);
+    assert.equal(flat['data.type'], 'ring');
+    assert.equal(flat.name, undefined);
+  });
+
+  it('finds the newest sample step at or before a step', () => {
+    const steps = [0, 250, 500, 750];
+    assert.equal(stepAtOrBefore(steps, 600), 500);
+    assert.equal(stepAtOrBefore(steps, 750), 750);
+    assert.equal(stepAtOrBefore(steps, 10_000), 750);
+    assert.equal(stepAtOrBefore([100, 200], 50), null);
+    assert.equal(stepAtOrBefore([], 50), null);
+  });
+
+  it('smooths like TensorBoard: weight 0 is the data, a constant stays constant, gaps stay gaps', () => {
+    assert.deepEqual(smooth([1, 2, 3], 0), [1, 2, 3]);
+    assert.deepEqual(
+      smooth([2, 2, null, 2], 0.9).map((v) => (v === null ? null : Number(v.toFixed(12)))),
+      [2, 2, null, 2],
+    );
+    // EMA by hand: s1 = 0.5·1 / (1 - 0.5) = 1; s2 = (0.25 + 0.5·3) / (1 - 0.25) = 7/3.
+    const [a, b] = smooth([1, 3], 0.5) as number[];
+    assert.ok(Math.abs(a - 1) < 1e-12 && Math.abs(b - 7 / 3) < 1e-12);
+  });
+});
+
+describe('webview messages of the compare tab and the form are checked', () => {
+  it('compare: only declared messages with run indexes inside the list', () => {
+    const calls: string[] = [];
+    const actions = {
+      ready: () => calls.push('ready'),
+      requestSamples: (step: number) => calls.push(`samples ${step}`),
+      diffConfigs: (a: number, b: number) => calls.push(`diff ${a} ${b}`),
+      openMonitor: (i: number) => calls.push(`monitor ${i}`),
+    };
+    assert.ok(dispatchCompareMessage({ type: 'compare/diffConfigs', baseIndex: 0, otherIndex: 2 }, 3, actions));
+    assert.ok(!dispatchCompareMessage({ type: 'compare/diffConfigs', baseIndex: 0, otherIndex: 3 }, 3, actions));
+    assert.ok(!dispatchCompareMessage({ type: 'compare/openMonitor', runIndex: '0' }, 3, actions));
+    assert.ok(!dispatchCompareMessage({ type: 'compare/requestSamples', step: -1 }, 3, actions));
+    assert.ok(!dispatchCompareMessage(JSON.parse('{"__proto__": {"type": "compare/ready"}}'), 3, actions));
+    assert.ok(!dispatchCompareMessage({ type: 'compare/openFile', path: '/etc/passwd' }, 3, actions));
+    assert.deepEqual(calls, ['diff 0 2']);
+  });
+
+  it('form: field paths and values are plain', () => {
+    const calls: unknown[] = [];
+    const actions = { ready: () => calls.push('ready'), setValue: (p: (string | number)[], v: unknown) => calls.push([p, v]) };
+    assert.ok(dispatchFormMessage({ type: 'form/setValue', path: ['generator', 'width'], value: 64 }, actions));
+    assert.ok(dispatchFormMessage({ type: 'form/setValue', path: ['data'], value: { type: 'grid' } }, actions));
+    assert.ok(!dispatchFormMessage({ type: 'form/setValue', path: ['__proto__', 'x'], value: 1 }, actions));
+    assert.ok(!dispatchFormMessage({ type: 'form/setValue', path: [], value: 1 }, actions));
+    assert.ok(!dispatchFormMessage({ type: 'form/setValue', path: ['data'], value: { nested: { deep: 1 } } }, actions));
+    assert.ok(!dispatchFormMessage({ type: 'form/setValue', path: ['data'], value: JSON.parse('{"__proto__": 1}') }, actions));
+    assert.equal(calls.length, 2);
+  });
+});

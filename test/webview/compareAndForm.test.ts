@@ -1,0 +1,183 @@
+/** The compare tab's and the config form's browser code against their message contracts, in a real Chromium. */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { PNG } from 'pngjs';
+import { configJsonSchema, validateConfig } from '../../src/protocol/config';
+import type { CompareRun, HostToCompareMessage } from '../../src/protocol/compareMessages';
+import type { HostToFormMessage } from '../../src/protocol/configFormMessages';
+import { flattenConfig } from '../../src/runs/compareData';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { launchChromium, openWebview, ROOT, send } from './page';
+
+/** A 28×28 grey PNG, like one MNIST sample. */
+function tinyPng(): Buffer {
+  const png = new PNG({ width: 28, height: 28 });
+  png.data.fill(128);
+  return PNG.sync.write(png);
+}
+
+const posted = (page: Page) => page.evaluate(() => (window as unknown as { posted: { type: string }[] }).posted);
+const errors = (page: Page) => (page as Page & { errors?: string[] }).errors;
+
+function config(learningRate: number) {
+  const result = validateConfig({
+    name: 'ring',
+    data: { type: 'ring' },
+    generator: { type: 'mlp', optimizer: { type: 'adam', learningRate } },
+    discriminator: { type: 'mlp' },
+  });
+  assert.ok(result.ok);
+  return result.config;
+}
+
+function run(index: number, learningRate: number, gLossAt: (step: number) => number, extra: Partial<CompareRun> = {}): CompareRun {
+  return {
+    runId: `ring-2026-${index}`,
+    name: 'ring',
+    status: 'completed',
+    step: 500,
+    totalSteps: 500,
+    parentIndex: null,
+    parentId: null,
+    parentStep: null,
+    params: flattenConfig(config(learningRate)),
+    metrics: Array.from({ length: 50 }, (_, i) => ({
+      step: (i + 1) * 10,
+      time: i,
+      dLoss: 0.6,
+      gLoss: gLossAt((i + 1) * 10),
+      dReal: 0.5,
+      dFake: 0.5,
+      stepsPerSecond: 50,
+    })),
+    sampleSteps: [0, 250, 500],
+    dataDimension: 2,
+    ...extra,
+  };
+}
+
+describe('compare tab webview', () => {
+  let browser: Browser;
+  before(async () => {
+    browser = await launchChromium();
+  });
+  after(async () => browser?.close());
+
+  it('overlays every run, sorts the table, shows only differing fields, and asks for samples at the scrubbed step', async () => {
+    const page = await openWebview(browser, 'dark', 'compare');
+    assert.deepEqual(await posted(page), [{ type: 'compare/ready' }]);
+    const runs = [
+      run(0, 2e-4, (s) => 1 + s / 1000),
+      run(1, 1e-3, (s) => 2 - s / 2000),
+      run(2, 1e-3, () => 0.5, { parentIndex: 0, parentId: 'ring-2026-0', parentStep: 250 }),
+    ];
+    // The fork's own records start after the parent's step 250.
+    runs[2].metrics = runs[2].metrics.filter((m) => m.step > 250);
+    await send(page, { type: 'compare/didLoad', runs, realPoints: [[1, 0]], state: { runDirs: ['/a', '/b', '/c'] } } satisfies HostToCompareMessage);
+    assert.equal(await page.getAttribute('#compare-chart', 'data-series-count'), '3');
+    for (const id of ['chart-dLoss', 'chart-gLoss', 'chart-metric']) assert.equal(await page.getAttribute(`#${id}`, 'data-series-count'), '3', id);
+    // The fork's series starts at its parent's step 250: one point more than its own records.
+    assert.equal(await page.getAttribute('#chart-gLoss', 'data-point-count'), '50');
+    assert.equal(await page.locator('#runs-table tbody tr').count(), 3);
+    const headers = await page.locator('#runs-table th').allTextContents();
+    assert.ok(headers.includes('generator.optimizer.learningRate'));
+    assert.ok(!headers.includes('discriminator.optimizer.learningRate'), 'equal fields get no column');
+    assert.match((await page.locator('.fork-note').textContent()) ?? '', /@250/);
+
+    await page.locator('#runs-table th', { hasText: 'G loss' }).click();
+    const order = async () => page.locator('#runs-table tbody tr').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.run));
+    // Last G loss: run 2 0.5, run 0 1.5, run 1 1.75.
+    assert.deepEqual(await order(), ['ring-2026-2', 'ring-2026-0', 'ring-2026-1']);
+    await page.locator('#runs-table th', { hasText: 'G loss' }).click();
+    assert.deepEqual(await order(), ['ring-2026-1', 'ring-2026-0', 'ring-2026-2']);
+
+    await page.evaluate(() => {
+      const s = document.querySelector<HTMLInputElement>('#scrubber')!;
+      s.value = '260';
+      s.dispatchEvent(new Event('input'));
+    });
+    await page.waitForFunction(() =>
+      (window as unknown as { posted: { type: string; step?: number }[] }).posted.some((m) => m.type === 'compare/requestSamples' && m.step === 260),
+    );
+    await send(page, {
+      type: 'compare/didLoadSamples',
+      step: 260,
+      samples: [
+        { runIndex: 0, step: 250, samples: { step: 250, points: [[1, 0]] }, image: null },
+        { runIndex: 1, step: 250, samples: { step: 250, points: [[0, 1]] }, image: null },
+        // An image run's sample grid comes as a PNG data URI.
+        { runIndex: 2, step: 250, samples: null, image: `data:image/png;base64,${tinyPng().toString('base64')}` },
+      ],
+    } satisfies HostToCompareMessage);
+    assert.equal(await page.getAttribute('#samples', 'data-step'), '260');
+    assert.deepEqual(await page.locator('.sample-card').evaluateAll((cards) => cards.map((c) => (c as HTMLElement).dataset.step)), ['250', '250', '250']);
+    const imageWidth = await page.locator('.sample-card[data-run="ring-2026-2"] img.sample-image').evaluate((img) => (img as HTMLImageElement).naturalWidth);
+    assert.equal(imageWidth, 28);
+    await mkdir(path.join(ROOT, 'test-results', 'webview'), { recursive: true });
+    await page.screenshot({ path: path.join(ROOT, 'test-results', 'webview', 'compare-dark.png'), fullPage: true });
+
+    await page.locator('button.diff').first().click();
+    const diff = (await posted(page)).find((m) => m.type === 'compare/diffConfigs') as { baseIndex: number; otherIndex: number } | undefined;
+    assert.equal(diff?.baseIndex, 0, 'against the baseline (the first run)');
+    assert.ok(diff && diff.otherIndex > 0 && diff.otherIndex < 3);
+    assert.deepEqual(errors(page), []);
+    await page.close();
+  });
+});
+
+describe('config form webview', () => {
+  let browser: Browser;
+  before(async () => {
+    browser = await launchChromium();
+  });
+  after(async () => browser?.close());
+
+  const values = {
+    name: 'ring',
+    data: { type: 'ring', modes: 8 },
+    generator: { type: 'mlp', width: 64 },
+    discriminator: { type: 'mlp' },
+    training: { batchSize: -5 },
+  };
+
+  it('is generated from the schema, sends one field change at a time, and shows problems at their fields', async () => {
+    const page = await openWebview(browser, 'light', 'configForm');
+    assert.deepEqual(await posted(page), [{ type: 'form/ready' }]);
+    await send(page, {
+      type: 'form/didLoad',
+      fileName: 'ring.gan.json',
+      schema: configJsonSchema(),
+      values,
+      problems: [{ path: ['training', 'batchSize'], message: 'expected > 0, got -5' }],
+    } satisfies HostToFormMessage);
+    assert.equal(await page.inputValue('#field-generator_width'), '64');
+    assert.equal(await page.getAttribute('#field-generator_depth', 'placeholder'), '3 (default)');
+    assert.equal(await page.inputValue('#field-data_type'), 'ring');
+    assert.equal(await page.inputValue('#field-data_modes'), '8');
+    assert.equal(await page.textContent('.field.invalid[data-path="training.batchSize"] .problem'), 'expected > 0, got -5');
+    assert.equal(await page.textContent('.summary'), '1 problem');
+
+    await page.fill('#field-generator_width', '128');
+    await page.press('#field-generator_width', 'Tab');
+    await page.selectOption('#field-generator_activation', 'tanh');
+    await page.selectOption('#field-data_type', 'grid');
+    await page.locator('.field[data-path="generator.width"] button.reset').click();
+    const changes = (await posted(page)).filter((m) => m.type === 'form/setValue');
+    assert.deepEqual(changes, [
+      { type: 'form/setValue', path: ['generator', 'width'], value: 128 },
+      { type: 'form/setValue', path: ['generator', 'activation'], value: 'tanh' },
+      { type: 'form/setValue', path: ['data'], value: { type: 'grid' } },
+      { type: 'form/setValue', path: ['generator', 'width'], value: undefined },
+    ]);
+    // The file is the truth: the form redraws from what the host says it now contains.
+    await send(page, { type: 'form/didChangeDocument', values: { ...values, data: { type: 'grid' }, training: {} }, problems: [] } satisfies HostToFormMessage);
+    assert.equal(await page.inputValue('#field-data_type'), 'grid');
+    assert.equal(await page.getAttribute('#field-data_size', 'placeholder'), '5 (default)');
+    assert.equal(await page.textContent('.summary'), 'Valid experiment');
+    await page.screenshot({ path: path.join(ROOT, 'test-results', 'webview', 'config-form-light.png'), fullPage: true });
+    assert.deepEqual(errors(page), []);
+    await page.close();
+  });
+});

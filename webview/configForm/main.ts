@@ -1,0 +1,254 @@
+/**
+ * The "Edit experiment" form (browser side), generated from the config's JSON Schema: objects
+ * become sections, `oneOf` variants a select of their `type`, enums selects, numbers, strings and
+ * booleans inputs. Each change is sent as one field path and value; the file (edited by the host)
+ * is the truth, and the form redraws from it after every change, including edits typed in the
+ * text editor. Everything from the file is put in the page as text.
+ */
+import './configForm.css';
+import type { ConfigProblem } from '../../src/protocol/config';
+import type { FieldPath, FormToHostMessage, HostToFormMessage } from '../../src/protocol/configFormMessages';
+
+interface VsCodeApi {
+  postMessage(message: FormToHostMessage): void;
+}
+declare function acquireVsCodeApi(): VsCodeApi;
+const vscode = acquireVsCodeApi();
+
+interface Schema {
+  type?: string;
+  const?: unknown;
+  enum?: unknown[];
+  default?: unknown;
+  description?: string;
+  properties?: Record<string, Schema>;
+  required?: string[];
+  oneOf?: Schema[];
+  anyOf?: Schema[];
+  items?: Schema;
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  exclusiveMaximum?: number;
+}
+
+const state: { schema: Schema | null; values: unknown; problems: ConfigProblem[]; fileName: string } = {
+  schema: null,
+  values: null,
+  problems: [],
+  fileName: '',
+};
+
+function element<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+const root = document.getElementById('root') ?? document.body;
+const header = element('header', 'form-header');
+const title = element('h1', undefined, 'Experiment');
+const summary = element('div', 'summary');
+header.append(title, summary);
+const form = element('form', 'config-form');
+form.addEventListener('submit', (event) => event.preventDefault());
+root.append(header, form);
+
+function valueAt(values: unknown, path: FieldPath): unknown {
+  let value = values;
+  for (const key of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<string | number, unknown>)[key];
+  }
+  return value;
+}
+
+const pathKey = (path: FieldPath) => path.join('.');
+const labelOf = (key: string) => key.replace(/([A-Z])/g, ' $1').replace(/^./, (c) => c.toUpperCase());
+
+function problemsAt(path: FieldPath): string[] {
+  const key = pathKey(path);
+  return state.problems.filter((p) => pathKey(p.path) === key).map((p) => p.message);
+}
+
+function send(path: FieldPath, value: unknown): void {
+  vscode.postMessage({ type: 'form/setValue', path, value });
+}
+
+function variants(schema: Schema): Schema[] | null {
+  const options = schema.oneOf ?? schema.anyOf;
+  return options && options.every((o) => o.properties?.type?.const !== undefined) ? options : null;
+}
+
+function describe(container: HTMLElement, schema: Schema): void {
+  if (schema.description) container.append(element('div', 'description', schema.description));
+}
+
+function fieldRow(path: FieldPath, schema: Schema, required: boolean): HTMLElement {
+  const key = String(path[path.length - 1]);
+  const row = element('div', 'field');
+  row.dataset.path = pathKey(path);
+  const id = `field-${pathKey(path).replace(/[^A-Za-z0-9_-]/g, '_')}`;
+  const label = element('label', 'field-label', labelOf(key));
+  label.htmlFor = id;
+  label.title = pathKey(path);
+  const current = valueAt(state.values, path);
+  const present = current !== undefined;
+  let input: HTMLInputElement | HTMLSelectElement;
+
+  if (schema.enum) {
+    const select = element('select');
+    for (const option of schema.enum) select.append(new Option(String(option), String(option)));
+    select.value = String(present ? current : (schema.default ?? schema.enum[0]));
+    select.addEventListener('change', () => send(path, select.value));
+    input = select;
+  } else if (schema.type === 'boolean') {
+    const box = element('input');
+    box.type = 'checkbox';
+    box.checked = Boolean(present ? current : schema.default);
+    box.addEventListener('change', () => send(path, box.checked));
+    input = box;
+  } else if (schema.type === 'number' || schema.type === 'integer') {
+    const box = element('input');
+    box.type = 'text';
+    box.inputMode = 'decimal';
+    box.value = present ? String(current) : '';
+    box.placeholder = schema.default !== undefined ? `${String(schema.default)} (default)` : '';
+    box.addEventListener('change', () => {
+      const text = box.value.trim();
+      if (text === '') {
+        send(path, undefined);
+        return;
+      }
+      const number = Number(text);
+      // Not a number: send the text, so the file (and Problems) say exactly what is wrong.
+      send(path, Number.isFinite(number) ? number : text);
+    });
+    input = box;
+  } else if (schema.type === 'array') {
+    const box = element('input');
+    box.type = 'text';
+    box.value = Array.isArray(current) ? current.join(', ') : '';
+    box.placeholder = 'comma-separated';
+    box.addEventListener('change', () => {
+      const items = box.value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      send(path, items.length ? items : undefined);
+    });
+    input = box;
+  } else {
+    const box = element('input');
+    box.type = 'text';
+    box.value = present ? String(current) : '';
+    box.placeholder = schema.default !== undefined ? `${String(schema.default)} (default)` : '';
+    box.addEventListener('change', () => send(path, box.value === '' && !required ? undefined : box.value));
+    input = box;
+  }
+  input.id = id;
+  input.name = pathKey(path);
+  const control = element('div', 'control');
+  control.append(input);
+  if (present && !required && schema.default !== undefined) {
+    const reset = element('button', 'reset', '↺');
+    reset.type = 'button';
+    reset.title = `Remove the field: the default (${JSON.stringify(schema.default)}) applies`;
+    reset.addEventListener('click', () => send(path, undefined));
+    control.append(reset);
+  }
+  row.append(label, control);
+  describe(row, schema);
+  for (const message of problemsAt(path)) row.append(element('div', 'problem', message));
+  if (problemsAt(path).length) row.classList.add('invalid');
+  return row;
+}
+
+function section(path: FieldPath, schema: Schema, container: HTMLElement, legend: string | null): void {
+  const options = variants(schema);
+  if (options) {
+    const fieldset = element('fieldset');
+    fieldset.dataset.path = pathKey(path);
+    if (legend) fieldset.append(element('legend', undefined, legend));
+    describe(fieldset, schema);
+    const current = valueAt(state.values, path) as { type?: unknown } | undefined;
+    const defaultType = (schema.default as { type?: unknown } | undefined)?.type;
+    const chosenType = current?.type ?? defaultType ?? options[0].properties?.type?.const;
+    const chosen = options.find((o) => o.properties?.type?.const === chosenType) ?? options[0];
+    const row = element('div', 'field');
+    row.dataset.path = pathKey([...path, 'type']);
+    const select = element('select');
+    select.id = `field-${pathKey([...path, 'type']).replace(/[^A-Za-z0-9_-]/g, '_')}`;
+    for (const option of options) {
+      const value = String(option.properties?.type?.const);
+      select.append(new Option(value, value));
+    }
+    select.value = String(chosen.properties?.type?.const);
+    // A new variant replaces the whole object: the old variant's fields would not be valid in it.
+    select.addEventListener('change', () => send(path, { type: select.value }));
+    const label = element('label', 'field-label', 'Type');
+    label.htmlFor = select.id;
+    const control = element('div', 'control');
+    control.append(select);
+    row.append(label, control);
+    describe(row, chosen.properties?.type ?? {});
+    fieldset.append(row);
+    objectFields(path, chosen, fieldset, ['type']);
+    container.append(fieldset);
+    return;
+  }
+  if (schema.type === 'object' && schema.properties) {
+    const fieldset = element('fieldset');
+    fieldset.dataset.path = pathKey(path);
+    if (legend) fieldset.append(element('legend', undefined, legend));
+    describe(fieldset, schema);
+    objectFields(path, schema, fieldset, []);
+    container.append(fieldset);
+    return;
+  }
+  container.append(fieldRow(path, schema, false));
+}
+
+function objectFields(path: FieldPath, schema: Schema, container: HTMLElement, skip: string[]): void {
+  for (const [key, child] of Object.entries(schema.properties ?? {})) {
+    if (skip.includes(key) || key === '$schema') continue;
+    const childPath = [...path, key];
+    const isObject = (child.type === 'object' && child.properties) || variants(child);
+    if (isObject) section(childPath, child, container, labelOf(key));
+    else container.append(fieldRow(childPath, child, schema.required?.includes(key) ?? false));
+  }
+}
+
+function render(): void {
+  if (!state.schema) return;
+  // Keep the focused field focused across the redraw that follows each change.
+  const focused = document.activeElement instanceof HTMLElement ? document.activeElement.id : '';
+  title.textContent = state.fileName;
+  const count = state.problems.length;
+  summary.textContent =
+    state.values === null ? 'The file is not valid JSON: fix it in the editor.' : count ? `${count} problem${count === 1 ? '' : 's'}` : 'Valid experiment';
+  summary.className = `summary ${count || state.values === null ? 'has-problems' : 'ok'}`;
+  form.replaceChildren();
+  if (state.values === null) return;
+  objectFields([], state.schema, form, []);
+  if (focused) document.getElementById(focused)?.focus();
+}
+
+window.addEventListener('message', (event: MessageEvent<HostToFormMessage>) => {
+  const message = event.data;
+  if (!message || typeof message !== 'object') return;
+  if (message.type === 'form/didLoad') {
+    state.schema = message.schema as Schema;
+    state.fileName = message.fileName;
+    state.values = message.values;
+    state.problems = message.problems;
+    render();
+  } else if (message.type === 'form/didChangeDocument') {
+    state.values = message.values;
+    state.problems = message.problems;
+    render();
+  }
+});
+
+vscode.postMessage({ type: 'form/ready' });
