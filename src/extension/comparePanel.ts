@@ -42,7 +42,8 @@ export class ComparePanel implements vscode.Disposable {
   }
 
   static webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions & vscode.WebviewPanelOptions {
-    return { enableScripts: true, enableCommandUris: false, localResourceRoots: [webviewRoot(extensionUri)], retainContextWhenHidden: false };
+    // Retained while hidden, like the monitor (see MonitorPanel.webviewOptions).
+    return { enableScripts: true, enableCommandUris: false, localResourceRoots: [webviewRoot(extensionUri)], retainContextWhenHidden: true };
   }
 
   static disposeAll(): void {
@@ -61,9 +62,6 @@ export class ComparePanel implements vscode.Disposable {
     panel.webview.html = webviewHtml(panel.webview, extensionUri, 'compare', panel.title);
     this.disposables.push(
       panel.onDidDispose(() => this.dispose()),
-      panel.onDidChangeViewState(() => {
-        if (!panel.visible) this.ready = false;
-      }),
       panel.webview.onDidReceiveMessage((message: unknown) => this.onMessage(message)),
       watcher.onDidChangeRun((runDir) => {
         const index = this.runDirs.indexOf(runDir);
@@ -134,7 +132,7 @@ export class ComparePanel implements vscode.Disposable {
   }
 
   private post(message: HostToCompareMessage): void {
-    if (this.ready && this.panel.visible) void this.panel.webview.postMessage(message);
+    if (this.ready) void this.panel.webview.postMessage(message);
   }
 
   dispose(): void {

@@ -1,6 +1,6 @@
 /**
- * The run monitor: a webview panel per run directory. It draws from the run directory (snapshot
- * on ready, which also happens after the panel is re-shown or the window reloads) and from the
+ * The run monitor: a webview panel per run directory. It draws from the run directory (a snapshot
+ * when its webview says ready: when opened, and again after a window reload) and from the
  * trainer's live notifications while the run belongs to this window; a run written by another
  * process (a terminal, another machine) is followed through the runs folder's watcher.
  */
@@ -36,7 +36,6 @@ export class MonitorConnection implements vscode.Disposable {
 
   constructor(
     private readonly webview: vscode.Webview,
-    private readonly isVisible: () => boolean,
     readonly runDir: string,
     private readonly sessions: RunSessions,
     watcher: RunsWatcher,
@@ -53,11 +52,6 @@ export class MonitorConnection implements vscode.Disposable {
       }),
     );
     this.attachSession();
-  }
-
-  /** The webview was hidden (and torn down); it says `ready` again when shown. */
-  markHidden(): void {
-    this.ready = false;
   }
 
   /** For a webview that already said `ready` to an earlier connection: send this run now. */
@@ -154,7 +148,8 @@ export class MonitorConnection implements vscode.Disposable {
     // The webview is untrusted input: only the declared messages do anything.
     dispatchMonitorMessage(message, {
       ready: () => this.start(),
-      stopRun: () => void this.sessions.get(this.runDir)?.stop(),
+      // The command stops this window's trainer, or asks a run started elsewhere to stop.
+      stopRun: () => void vscode.commands.executeCommand('ganWorkbench.stopRun', this.runDir),
     });
   }
 
@@ -164,8 +159,8 @@ export class MonitorConnection implements vscode.Disposable {
       this.held.push(message);
       return;
     }
-    // Nothing is queued for a hidden webview: it reloads from the run directory when shown.
-    if (this.ready && this.isVisible()) void this.webview.postMessage(message);
+    // Hosts retain their webviews while hidden, so a hidden monitor keeps up too.
+    if (this.ready) void this.webview.postMessage(message);
   }
 
   dispose(): void {
@@ -204,8 +199,13 @@ export class MonitorPanel implements vscode.Disposable {
     return new MonitorPanel(panel, extensionUri, state.runDir, sessions, watcher);
   }
 
+  /**
+   * Retained while hidden: a live chart is cheap to keep and instant to show again, and in the
+   * Chromium of our tests (156) a webview that VS Code re-creates on re-show stays empty. A window
+   * reload still re-creates it; it then says `ready` and gets a snapshot.
+   */
   static webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions & vscode.WebviewPanelOptions {
-    return { enableScripts: true, enableCommandUris: false, localResourceRoots: [webviewRoot(extensionUri)], retainContextWhenHidden: false };
+    return { enableScripts: true, enableCommandUris: false, localResourceRoots: [webviewRoot(extensionUri)], retainContextWhenHidden: true };
   }
 
   static disposeAll(): void {
@@ -227,23 +227,12 @@ export class MonitorPanel implements vscode.Disposable {
     MonitorPanel.panels.set(runDir, this);
     panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'gan.svg');
     panel.webview.html = webviewHtml(panel.webview, extensionUri, 'monitor', `GAN run ${path.basename(runDir)}`);
-    this.connection = new MonitorConnection(
-      panel.webview,
-      () => panel.visible,
-      runDir,
-      sessions,
-      watcher,
-      (run) => {
-        panel.title = `GAN run: ${run.name} (${run.runId.slice(run.name.length + 1) || run.runId})`;
-      },
-    );
-    this.disposables.push(
-      panel.onDidDispose(() => this.dispose()),
-      // A hidden webview is torn down; it says `ready` again when shown and gets a fresh snapshot.
-      panel.onDidChangeViewState(() => {
-        if (!panel.visible) this.connection.markHidden();
-      }),
-    );
+    this.connection = new MonitorConnection(panel.webview, runDir, sessions, watcher, (run) => {
+      const title = `GAN run: ${run.name} (${run.runId.slice(run.name.length + 1) || run.runId})`;
+      // Updates come many times a second; the workbench only hears of real changes.
+      if (panel.title !== title) panel.title = title;
+    });
+    this.disposables.push(panel.onDidDispose(() => this.dispose()));
   }
 
   dispose(): void {

@@ -15,6 +15,8 @@ export class MonitorViewProvider implements vscode.WebviewViewProvider, vscode.D
   private connection: MonitorConnection | undefined;
   private viewSubscriptions: vscode.Disposable[] = [];
   private runDir: string | undefined;
+  /** Whether the view holds the monitor page (not the "select a run" text). */
+  private monitorLoaded = false;
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -26,11 +28,7 @@ export class MonitorViewProvider implements vscode.WebviewViewProvider, vscode.D
     vscode.Disposable.from(...this.viewSubscriptions).dispose();
     this.view = view;
     view.webview.options = MonitorPanel.webviewOptions(this.extensionUri);
-    view.webview.html = webviewHtml(view.webview, this.extensionUri, 'monitor', 'GAN run');
     this.viewSubscriptions = [
-      view.onDidChangeVisibility(() => {
-        if (!view.visible) this.connection?.markHidden();
-      }),
       view.onDidDispose(() => {
         this.connection?.dispose();
         this.connection = undefined;
@@ -38,31 +36,38 @@ export class MonitorViewProvider implements vscode.WebviewViewProvider, vscode.D
       }),
     ];
     this.runDir ??= this.sessions.active()?.runDir;
-    if (this.runDir) this.connect(this.runDir, false);
-    else view.description = 'select a run';
+    this.monitorLoaded = false;
+    if (this.runDir) {
+      this.connect(this.runDir);
+    } else {
+      view.description = undefined;
+      // No script and no run yet: a line of text in VS Code's own webview styles.
+      view.webview.html = `<!DOCTYPE html><html lang="en"><head><meta charset="UTF-8"><meta http-equiv="Content-Security-Policy" content="default-src 'none'"></head>
+<body><p>Select a run in the Runs list, or start one, to watch it here.</p></body></html>`;
+    }
   }
 
   /** Shows `runDir` in the view (if the view has been opened). */
   show(runDir: string): void {
     if (runDir === this.runDir && this.connection) return;
     this.runDir = runDir;
-    if (this.view) this.connect(runDir, true);
+    if (this.view) this.connect(runDir);
   }
 
-  private connect(runDir: string, webviewIsReady: boolean): void {
+  private connect(runDir: string): void {
     const view = this.view;
     if (!view) return;
+    // The monitor's script says `ready` once loaded; after that, a new run is sent at once.
+    const webviewIsReady = this.monitorLoaded;
+    if (!this.monitorLoaded) {
+      view.webview.html = webviewHtml(view.webview, this.extensionUri, 'monitor', 'GAN run');
+      this.monitorLoaded = true;
+    }
     this.connection?.dispose();
-    this.connection = new MonitorConnection(
-      view.webview,
-      () => view.visible,
-      runDir,
-      this.sessions,
-      this.watcher,
-      (run) => {
-        view.description = `${run.name} · ${run.status}`;
-      },
-    );
+    this.connection = new MonitorConnection(view.webview, runDir, this.sessions, this.watcher, (run) => {
+      const description = `${run.name} · ${run.status}`;
+      if (view.description !== description) view.description = description;
+    });
     // A webview that already runs its script will not say `ready` again: send the new run now.
     if (webviewIsReady) this.connection.start();
   }
