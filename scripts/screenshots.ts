@@ -4,7 +4,7 @@
  * trained beforehand by the CLI, in the dark and the light default themes.
  */
 import { spawn } from 'node:child_process';
-import { cp, copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { cp, copyFile, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT, VsCode, type Theme } from '../test/e2e/vscode';
@@ -44,7 +44,14 @@ async function trainRunsToCompare(workspace: string): Promise<void> {
     cli(common, workspace),
     cli([...common, '--set', 'generator.optimizer.learningRate=1e-4', '--set', 'discriminator.optimizer.learningRate=1e-4'], workspace),
   ]);
-  const [first] = (await readdir(path.join(workspace, 'runs'))).sort();
+  // Fork the run with the example's own learning rates, from step 500, with a slower discriminator.
+  let first = '';
+  for (const name of await readdir(path.join(workspace, 'runs'))) {
+    const config = JSON.parse(await readFile(path.join(workspace, 'runs', name, 'config.json'), 'utf8')) as {
+      discriminator: { optimizer: { learningRate: number } };
+    };
+    if (config.discriminator.optimizer.learningRate === 5e-4) first = name;
+  }
   await Promise.all([
     cli([...common, '--set', 'generator.optimizer.learningRate=2e-3'], workspace),
     cli(['train', '--fork', path.join('runs', first), '--from-step', '500', '--steps', steps, '--set', 'discriminator.optimizer.learningRate=1e-4'], workspace),

@@ -21,7 +21,8 @@ import { loadConfigFile, resolveConfigPaths } from '../trainer/configFile';
 import { backendChoice, loggingDefaults, notifyRunEnded, runsFolder, trainerNodePath } from './settings';
 import { parse as parseJsonc } from 'jsonc-parser';
 import type { StartRunParams, StartRunResult } from '../protocol/trainerRpc';
-import { listCheckpoints } from '../runs/runReader';
+import { listCheckpoints, readRunInfo } from '../runs/runReader';
+import { stopForeignRun } from '../runs/foreignStop';
 import { CRASH_WINDOW_MS, MAX_RESTARTS, RestartPolicy } from './restartPolicy';
 import { TrainerSession, TrainerStartError, type SessionEnd } from './trainerSession';
 
@@ -230,9 +231,15 @@ export function activate(context: vscode.ExtensionContext): void {
     if (!runDir) return;
     const session = sessions.get(runDir);
     if (!session) {
-      void vscode.window.showWarningMessage(
-        `GAN Workbench: ${path.basename(runDir)} was not started in this window; stop it where it runs (Ctrl-C in its terminal).`,
-      );
+      // Started elsewhere (a terminal, another window): ask its process to stop the same way Ctrl-C does.
+      const info = await readRunInfo(runDir);
+      const result = info ? await stopForeignRun(info) : ({ ok: false, reason: 'it has no readable run.json' } as const);
+      if (result.ok) {
+        output.appendLine(`Asked ${path.basename(runDir)} (pid ${result.pid}, started outside this window) to stop`);
+        void vscode.window.showInformationMessage(`GAN Workbench: ${path.basename(runDir)} stops after its current step (a checkpoint is written).`);
+      } else {
+        void vscode.window.showWarningMessage(`GAN Workbench: cannot stop ${path.basename(runDir)}: ${result.reason}.`);
+      }
       return;
     }
     await session.stop();
@@ -276,7 +283,7 @@ export function activate(context: vscode.ExtensionContext): void {
       const run = e.selection.find((i): i is RunItem => i instanceof RunItem);
       if (run) monitorView.show(run.runDir);
     }),
-    vscode.window.registerWebviewViewProvider(MonitorViewProvider.viewType, monitorView),
+    vscode.window.registerWebviewViewProvider(MonitorViewProvider.viewType, monitorView, { webviewOptions: { retainContextWhenHidden: true } }),
     vscode.window.registerWebviewPanelSerializer(MonitorPanel.viewType, new MonitorPanelSerializer(context.extensionUri, sessions, watcher)),
     vscode.window.registerWebviewPanelSerializer(ComparePanel.viewType, new ComparePanelSerializer(context.extensionUri, watcher)),
     vscode.commands.registerCommand('ganWorkbench.startRun', (arg?: unknown) => startRun(arg)),

@@ -37,6 +37,8 @@ function orphaned(reason: string): void {
 }
 
 process.on('disconnect', () => orphaned('the extension host disconnected'));
+// Another window (or a user) asking this trainer to stop: like a stop request, a checkpoint is written.
+process.on('SIGTERM', () => controller.abort());
 // A parent killed with SIGKILL may leave the channel open for a moment; watch its pid as well.
 const parentPid = process.ppid;
 setInterval(() => {

@@ -139,8 +139,13 @@ describe('runs in the editor, in a real VS Code', () => {
     const before = await points();
     await waitUntil('the monitor to follow the terminal run', async () => (await points()) >= before + 5, 30_000);
     await vscode.screenshot('runs-view-terminal-run.png');
-    terminalRun.kill('SIGINT');
-    await waitUntil('the terminal run to stop', async () => (await runInfos(runsDir)).every((r) => r.info.status !== 'running'), 30_000);
+    // Stop it from the tree (its inline Stop action): the terminal's trainer stops like on Ctrl-C.
+    await row.hover();
+    await row.locator('.action-label[aria-label="Stop run"]').click();
+    await waitUntil('the terminal run to stop', async () => (await runInfos(runsDir)).every((r) => r.info.status === 'stopped'), 30_000);
+    const child = terminalRun;
+    const exitCode = child.exitCode ?? (await new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code))));
+    assert.equal(exitCode, 130, 'the CLI exits as stopped');
     await page.locator('.monaco-list-row', { hasText: suffix }).filter({ hasText: 'stopped' }).first().waitFor({ timeout: 30_000 });
   });
 
@@ -270,5 +275,22 @@ describe('runs in the editor, in a real VS Code', () => {
     await compare.waitForSelector('#runs-table tbody tr', { timeout: 60_000 });
     assert.ok((await compare.locator('#runs-table tbody tr').count()) >= 3);
     await copyFile(await vscode.screenshot('compare-after-reload.png'), path.join(ROOT, 'test-results', 'e2e-compare.png'));
+  });
+
+  it('deletes a run from the side panel after a confirmation', async () => {
+    assert.ok(vscode);
+    const { page } = vscode;
+    const stopped = (await runInfos(runsDir)).find((r) => r.info.status === 'stopped');
+    assert.ok(stopped, 'the terminal run (stopped) is there');
+    await vscode.runCommand('GAN Workbench: Focus on Runs View');
+    const row = page.locator('.monaco-list-row', { hasText: stopped.info.id.slice('tiny-'.length) }).first();
+    await row.click({ button: 'right' });
+    await page.locator('.context-view .action-label', { hasText: 'Delete run' }).first().click();
+    const dialog = page.locator('.monaco-dialog-box');
+    await dialog.waitFor({ timeout: 15_000 });
+    assert.match((await dialog.textContent()) ?? '', /Delete tiny-/);
+    await dialog.locator('.monaco-button', { hasText: 'Delete' }).first().click();
+    await waitUntil('the run folder to be removed', async () => !(await runInfos(runsDir)).some((r) => r.dir === stopped.dir), 15_000);
+    await row.waitFor({ state: 'detached', timeout: 15_000 });
   });
 });

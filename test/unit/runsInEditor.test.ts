@@ -12,6 +12,7 @@ import { dispatchCompareMessage } from '../../src/protocol/compareMessages';
 import { dispatchFormMessage } from '../../src/protocol/configFormMessages';
 import type { MetricsRecord, RunInfo } from '../../src/protocol/runDirectory';
 import { flattenConfig, stepAtOrBefore } from '../../src/runs/compareData';
+import { isTrainerProcess, stopForeignRun } from '../../src/runs/foreignStop';
 import { RunFollower } from '../../src/runs/runFollower';
 import { readLastMetrics } from '../../src/runs/runReader';
 import { smooth } from '../../webview/compare/smoothing';
@@ -226,5 +227,55 @@ describe('webview messages of the compare tab and the form are checked', () => {
     assert.ok(!dispatchFormMessage({ type: 'form/setValue', path: ['data'], value: { nested: { deep: 1 } } }, actions));
     assert.ok(!dispatchFormMessage({ type: 'form/setValue', path: ['data'], value: JSON.parse('{"__proto__": 1}') }, actions));
     assert.equal(calls.length, 2);
+  });
+});
+
+describe('stopping a run started elsewhere', () => {
+  const running = (overrides: Partial<RunInfo> = {}): RunInfo => ({
+    id: 'r',
+    name: 'r',
+    status: 'running',
+    backend: 'wasm',
+    backendReason: '',
+    pid: process.pid,
+    host: os.hostname(),
+    startedAt: '',
+    endedAt: null,
+    step: 1,
+    totalSteps: 2,
+    error: null,
+    configPath: null,
+    parent: null,
+    ...overrides,
+  });
+
+  it('recognises our trainers by their command line', async () => {
+    const cmdline = (text: string) => () => Promise.resolve(text);
+    assert.ok(await isTrainerProcess(1, cmdline('/usr/bin/node\0/home/u/project/dist/cli.js\0train\0x.gan.json\0')));
+    assert.ok(await isTrainerProcess(1, cmdline('/usr/bin/node\0/ext/dist/trainer.js\0')));
+    assert.ok(await isTrainerProcess(1, cmdline('node\0/usr/lib/node_modules/.bin/gan-workbench\0train\0')));
+    assert.ok(!(await isTrainerProcess(1, cmdline('/usr/bin/vim\0notes.txt\0'))));
+    assert.ok(!(await isTrainerProcess(1, () => Promise.reject(new Error('ENOENT')))));
+  });
+
+  it('sends SIGTERM only to a live trainer on this machine', async () => {
+    const killed: [number, string][] = [];
+    const deps = (isTrainer: boolean) => ({
+      isTrainer: () => Promise.resolve(isTrainer),
+      kill: (pid: number, signal: string) => void killed.push([pid, signal]),
+    });
+    assert.deepEqual(await stopForeignRun(running(), deps(true)), { ok: true, pid: process.pid });
+    assert.deepEqual(killed, [[process.pid, 'SIGTERM']]);
+    const refused = [
+      await stopForeignRun(running(), deps(false)),
+      await stopForeignRun(running({ host: 'another-machine' }), deps(true)),
+      await stopForeignRun(running({ status: 'completed' }), deps(true)),
+      await stopForeignRun(running({ pid: null }), deps(true)),
+      await stopForeignRun(running({ pid: 2 ** 22 + 12345 }), deps(true)),
+    ];
+    assert.ok(refused.every((r) => !r.ok));
+    assert.match((refused[0] as { reason: string }).reason, /not a GAN Workbench trainer/);
+    assert.match((refused[1] as { reason: string }).reason, /runs on another-machine/);
+    assert.equal(killed.length, 1, 'nothing else was signalled');
   });
 });
