@@ -22,6 +22,7 @@ export class ComparePanel implements vscode.Disposable {
 
   private readonly disposables: vscode.Disposable[] = [];
   private ready = false;
+  private disposed = false;
   private readonly pendingUpdates = new Map<number, NodeJS.Timeout>();
 
   static createOrShow(extensionUri: vscode.Uri, watcher: RunsWatcher, runDirs: string[]): ComparePanel {
@@ -132,10 +133,12 @@ export class ComparePanel implements vscode.Disposable {
   }
 
   private post(message: HostToCompareMessage): void {
-    if (this.ready) void this.panel.webview.postMessage(message);
+    // Reads finish after the tab may have been closed: a disposed webview must not be touched.
+    if (this.ready && !this.disposed) void this.panel.webview.postMessage(message);
   }
 
   dispose(): void {
+    this.disposed = true;
     ComparePanel.panels.delete(this);
     for (const timer of this.pendingUpdates.values()) clearTimeout(timer);
     vscode.Disposable.from(...this.disposables).dispose();

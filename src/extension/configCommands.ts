@@ -145,6 +145,7 @@ class ConfigCodeLensProvider implements vscode.CodeLensProvider, vscode.Disposab
   readonly onDidChangeCodeLenses = this.changeEmitter.event;
   private readonly subscription: vscode.Disposable;
   private runCounts: Promise<Map<string, number>> | null = null;
+  private invalidateTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly watcher: RunsWatcher) {
     this.subscription = vscode.Disposable.from(
@@ -153,9 +154,14 @@ class ConfigCodeLensProvider implements vscode.CodeLensProvider, vscode.Disposab
     );
   }
 
+  /** Recounted at most every 2 s: a training run changes its files many times a second. */
   private invalidate(): void {
-    this.runCounts = null;
-    this.changeEmitter.fire();
+    if (this.invalidateTimer) return;
+    this.invalidateTimer = setTimeout(() => {
+      this.invalidateTimer = undefined;
+      this.runCounts = null;
+      this.changeEmitter.fire();
+    }, 2000);
   }
 
   private counts(): Promise<Map<string, number>> {
@@ -191,6 +197,7 @@ class ConfigCodeLensProvider implements vscode.CodeLensProvider, vscode.Disposab
   }
 
   dispose(): void {
+    clearTimeout(this.invalidateTimer);
     this.subscription.dispose();
     this.changeEmitter.dispose();
   }

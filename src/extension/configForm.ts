@@ -19,6 +19,7 @@ export class ConfigFormPanel implements vscode.Disposable {
 
   private readonly disposables: vscode.Disposable[] = [];
   private ready = false;
+  private disposed = false;
   /** Edits are applied one after another, in the order the form sent them. */
   private editing: Promise<unknown> = Promise.resolve();
 
@@ -28,40 +29,41 @@ export class ConfigFormPanel implements vscode.Disposable {
       existing.panel.reveal();
       return existing;
     }
-    const document = await vscode.workspace.openTextDocument(uri);
     const panel = vscode.window.createWebviewPanel(ConfigFormPanel.viewType, `Edit: ${path.basename(uri.fsPath)}`, vscode.ViewColumn.Beside, {
       enableScripts: true,
       enableCommandUris: false,
       localResourceRoots: [webviewRoot(extensionUri)],
+      // Kept while hidden, like the other panels (see MonitorPanel.webviewOptions); it follows the file all along.
+      retainContextWhenHidden: true,
     });
-    return new ConfigFormPanel(panel, extensionUri, document);
+    return new ConfigFormPanel(panel, extensionUri, uri);
   }
 
   private constructor(
     private readonly panel: vscode.WebviewPanel,
     extensionUri: vscode.Uri,
-    private readonly document: vscode.TextDocument,
+    /** The file, not its TextDocument: VS Code releases documents no editor shows. */
+    private readonly uri: vscode.Uri,
   ) {
-    ConfigFormPanel.panels.set(document.uri.toString(), this);
+    ConfigFormPanel.panels.set(uri.toString(), this);
     panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'gan.svg');
     panel.webview.html = webviewHtml(panel.webview, extensionUri, 'configForm', panel.title);
     this.disposables.push(
       panel.onDidDispose(() => this.dispose()),
-      panel.onDidChangeViewState(() => {
-        if (!panel.visible) this.ready = false;
-      }),
       panel.webview.onDidReceiveMessage((message: unknown) => this.onMessage(message)),
       vscode.workspace.onDidChangeTextDocument((e) => {
-        if (e.document === this.document && e.contentChanges.length > 0) this.post({ type: 'form/didChangeDocument', ...this.read() });
-      }),
-      vscode.workspace.onDidCloseTextDocument((closed) => {
-        if (closed === this.document) this.dispose();
+        if (e.document.uri.toString() === uri.toString() && e.contentChanges.length > 0)
+          this.post({ type: 'form/didChangeDocument', ...this.read(e.document) });
       }),
     );
   }
 
-  private read(): { values: unknown; problems: { path: (string | number)[]; message: string }[] } {
-    const text = this.document.getText();
+  private document(): Thenable<vscode.TextDocument> {
+    return vscode.workspace.openTextDocument(this.uri);
+  }
+
+  private read(document: vscode.TextDocument): { values: unknown; problems: { path: (string | number)[]; message: string }[] } {
+    const text = document.getText();
     const result = parseConfigText(text);
     return { values: parseJsonc(text) ?? null, problems: result.ok ? [] : result.problems.map(({ path: p, message }) => ({ path: p, message })) };
   }
@@ -70,7 +72,9 @@ export class ConfigFormPanel implements vscode.Disposable {
     dispatchFormMessage(message, {
       ready: () => {
         this.ready = true;
-        this.post({ type: 'form/didLoad', fileName: path.basename(this.document.fileName), schema: configJsonSchema(), ...this.read() });
+        void this.document().then((document) =>
+          this.post({ type: 'form/didLoad', fileName: path.basename(this.uri.fsPath), schema: configJsonSchema(), ...this.read(document) }),
+        );
       },
       setValue: (fieldPath, value) => {
         this.editing = this.editing.then(() => this.applyValue(fieldPath, value)).catch(() => undefined);
@@ -79,22 +83,26 @@ export class ConfigFormPanel implements vscode.Disposable {
   }
 
   private async applyValue(fieldPath: (string | number)[], value: unknown): Promise<void> {
-    const edits = configTextEdits(this.document.getText(), fieldPath, value);
+    const document = await this.document();
+    const edits = configTextEdits(document.getText(), fieldPath, value);
     if (edits.length === 0) return;
+    // Saved only when the file had no unsaved changes of the user's (those stay theirs to save).
+    const wasClean = !document.isDirty;
     const workspaceEdit = new vscode.WorkspaceEdit();
     for (const edit of edits) {
-      const range = new vscode.Range(this.document.positionAt(edit.offset), this.document.positionAt(edit.offset + edit.length));
-      workspaceEdit.replace(this.document.uri, range, edit.content);
+      const range = new vscode.Range(document.positionAt(edit.offset), document.positionAt(edit.offset + edit.length));
+      workspaceEdit.replace(document.uri, range, edit.content);
     }
-    if (await vscode.workspace.applyEdit(workspaceEdit)) await this.document.save();
+    if ((await vscode.workspace.applyEdit(workspaceEdit)) && wasClean) await document.save();
   }
 
   private post(message: HostToFormMessage): void {
-    if (this.ready && this.panel.visible) void this.panel.webview.postMessage(message);
+    if (this.ready && !this.disposed) void this.panel.webview.postMessage(message);
   }
 
   dispose(): void {
-    ConfigFormPanel.panels.delete(this.document.uri.toString());
+    this.disposed = true;
+    ConfigFormPanel.panels.delete(this.uri.toString());
     vscode.Disposable.from(...this.disposables).dispose();
     this.panel.dispose();
   }

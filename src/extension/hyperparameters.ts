@@ -45,8 +45,20 @@ type Item = vscode.QuickPickItem & { action: 'start' | 'field' | 'other'; field?
  * Lets the user change fields of `config`; returns the changes, or undefined when cancelled.
  * `title` names what will happen ("Run ring8 with…", "Fork … from step 1000").
  */
-export async function editHyperparameters(config: GanConfig, title: string, startLabel: string): Promise<ConfigSetting[] | undefined> {
-  const settings = new Map<string, ConfigSetting>();
+export interface EditOptions {
+  /** Changes proposed up front (shown as changed; the user can change them again). */
+  initial?: ConfigSetting[];
+  /** A problem with the whole result that the schema cannot see (e.g. a fork's step count). */
+  check?(config: GanConfig): string | undefined;
+}
+
+export async function editHyperparameters(
+  config: GanConfig,
+  title: string,
+  startLabel: string,
+  options: EditOptions = {},
+): Promise<ConfigSetting[] | undefined> {
+  const settings = new Map<string, ConfigSetting>((options.initial ?? []).map((s) => [s.path, s]));
   const current = (): GanConfig => {
     const result = applySettings(config, [...settings.values()]);
     return result.ok ? result.config : config;
@@ -73,7 +85,12 @@ export async function editHyperparameters(config: GanConfig, title: string, star
       ignoreFocusOut: true,
     });
     if (!picked) return undefined;
-    if (picked.action === 'start') return [...settings.values()];
+    if (picked.action === 'start') {
+      const problem = options.check?.(now);
+      if (!problem) return [...settings.values()];
+      await vscode.window.showWarningMessage(`GAN Workbench: ${problem}`, { modal: true });
+      continue;
+    }
     let path = picked.field?.path;
     if (picked.action === 'other') {
       path = await vscode.window.showInputBox({ title, prompt: 'Field path', placeHolder: 'e.g. logging.samplesEvery', ignoreFocusOut: true });

@@ -33,6 +33,7 @@ export class MonitorConnection implements vscode.Disposable {
   /** Reads what another process appends to the run's files (when no session of ours runs it). */
   private follower: RunFollower | undefined;
   private following: Promise<void> = Promise.resolve();
+  private disposed = false;
 
   constructor(
     private readonly webview: vscode.Webview,
@@ -52,6 +53,15 @@ export class MonitorConnection implements vscode.Disposable {
       }),
     );
     this.attachSession();
+  }
+
+  /**
+   * Sends a fresh snapshot to a webview that is ready: after it is shown again, messages posted
+   * while it was hidden may not all have arrived (the webview keeps each step once, so a snapshot
+   * repairs any gap).
+   */
+  resync(): void {
+    if (this.ready) void this.sendSnapshot();
   }
 
   /** For a webview that already said `ready` to an earlier connection: send this run now. */
@@ -134,6 +144,11 @@ export class MonitorConnection implements vscode.Disposable {
       if (follower !== this.follower) return;
       const delta = await follower.poll().catch(() => null);
       if (!delta || follower !== this.follower) return;
+      if (delta.replaced) {
+        // A resume rewrote the logs (steps after its checkpoint are trained again): start over.
+        await this.sendSnapshot();
+        return;
+      }
       if (delta.metrics.length) this.post({ type: 'monitor/didAppendMetrics', records: delta.metrics });
       if (delta.histogram) this.post({ type: 'monitor/didUpdateHistogram', record: delta.histogram });
       if (delta.samples) this.post({ type: 'monitor/didUpdateSamples', samples: delta.samples });
@@ -154,6 +169,8 @@ export class MonitorConnection implements vscode.Disposable {
   }
 
   private post(message: HostToMonitorMessage): void {
+    // A connection replaced while it was reading (the side panel switched runs) must not draw.
+    if (this.disposed) return;
     if (message.type === 'monitor/didUpdateRun') this.onSnapshot(message.run);
     if (this.held && message.type !== 'monitor/didLoad') {
       this.held.push(message);
@@ -164,6 +181,8 @@ export class MonitorConnection implements vscode.Disposable {
   }
 
   dispose(): void {
+    this.disposed = true;
+    this.ready = false;
     this.follower = undefined;
     vscode.Disposable.from(...this.sessionSubscriptions, ...this.disposables).dispose();
     this.sessionSubscriptions = [];
@@ -232,7 +251,12 @@ export class MonitorPanel implements vscode.Disposable {
       // Updates come many times a second; the workbench only hears of real changes.
       if (panel.title !== title) panel.title = title;
     });
-    this.disposables.push(panel.onDidDispose(() => this.dispose()));
+    this.disposables.push(
+      panel.onDidDispose(() => this.dispose()),
+      panel.onDidChangeViewState(() => {
+        if (panel.visible) this.connection.resync();
+      }),
+    );
   }
 
   dispose(): void {

@@ -29,6 +29,9 @@ export class MonitorViewProvider implements vscode.WebviewViewProvider, vscode.D
     this.view = view;
     view.webview.options = MonitorPanel.webviewOptions(this.extensionUri);
     this.viewSubscriptions = [
+      view.onDidChangeVisibility(() => {
+        if (view.visible) this.connection?.resync();
+      }),
       view.onDidDispose(() => {
         this.connection?.dispose();
         this.connection = undefined;

@@ -82,7 +82,8 @@ export function registerRunActions(context: vscode.ExtensionContext, actions: Ru
       if (!text) return;
       steps = Number(text);
     }
-    await actions.launch({ resumeFrom: run.runDir, runsDir: path.dirname(run.runDir), backend: backendChoice(), steps }, info.id);
+    // run.json has the run's own target (a continued run has more steps than its config.json).
+    await actions.launch({ resumeFrom: run.runDir, runsDir: path.dirname(run.runDir), backend: backendChoice(), steps: steps ?? info.totalSteps }, info.id);
   }
 
   async function forkRun(item?: unknown): Promise<void> {
@@ -100,7 +101,12 @@ export function registerRunActions(context: vscode.ExtensionContext, actions: Ru
       { title: `Fork ${run.info.id}`, placeHolder: 'Checkpoint to start from' },
     );
     if (!picked) return;
-    const settings = await editHyperparameters(config, `Fork ${run.info.id} from step ${picked.step}`, 'Start fork');
+    // A fork trains past its checkpoint: from the run's last step, propose as many steps again.
+    const initial = picked.step >= config.training.steps ? [{ path: 'training.steps', value: picked.step + config.training.steps }] : [];
+    const settings = await editHyperparameters(config, `Fork ${run.info.id} from step ${picked.step}`, 'Start fork', {
+      initial,
+      check: (forked) => (forked.training.steps > picked.step ? undefined : `Steps must be more than ${picked.step}, the step the fork starts from.`),
+    });
     if (!settings) return;
     await actions.launch(
       { forkFrom: run.runDir, forkStep: picked.step, settings, runsDir: path.dirname(run.runDir), backend: backendChoice() },

@@ -1,8 +1,12 @@
 /** The side panel's runs list: the runs folder's runs, grouped by experiment, newest first. */
+import os from 'node:os';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import type { MetricsRecord, RunInfo } from '../protocol/runDirectory';
 import { listRunDirs, readLastMetrics, readRunInfo } from '../runs/runReader';
+
+/** How often runs of this machine that show as running are checked for a dead trainer. */
+const ALIVE_CHECK_MS = 5000;
 
 const fmt = (x: number) => (Number.isFinite(x) ? x.toPrecision(3) : String(x));
 
@@ -68,6 +72,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsTreeItem>, 
   private readonly changeEmitter = new vscode.EventEmitter<void>();
   readonly onDidChangeTreeData = this.changeEmitter.event;
   private refreshTimer: NodeJS.Timeout | undefined;
+  private aliveTimer: NodeJS.Timeout | undefined;
   private experiments: ExperimentItem[] = [];
 
   constructor(private readonly runsDir: () => string | undefined) {}
@@ -123,16 +128,22 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsTreeItem>, 
         item = info ? new RunItem(dir, info, last) : undefined;
         if (item) this.cache.set(dir, item);
       }
-      // A running run on this machine is checked against its pid each time (it may have died silently).
+      // A running run is read again each time: on this machine its pid may have died silently.
       if (item?.info.status === 'running') this.stale.add(dir);
       if (item) items.push(item);
     }
     for (const dir of this.cache.keys()) if (!dirs.includes(dir)) this.cache.delete(dir);
+    // A trainer killed outright writes nothing more, so no file event would say so: look again
+    // every few seconds while a run of this machine shows as running.
+    clearTimeout(this.aliveTimer);
+    const local = items.filter((item) => item.info.status === 'running' && item.info.host === os.hostname());
+    if (local.length > 0) this.aliveTimer = setTimeout(() => local.forEach((item) => this.refresh(item.runDir)), ALIVE_CHECK_MS);
     return items.sort((a, b) => b.info.startedAt.localeCompare(a.info.startedAt));
   }
 
   dispose(): void {
     clearTimeout(this.refreshTimer);
+    clearTimeout(this.aliveTimer);
     this.changeEmitter.dispose();
   }
 }

@@ -4,6 +4,7 @@
  * recreated when the setting changes; change events are coalesced per run, so a trainer writing
  * every few milliseconds causes a handful of reads a second, not a storm.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { runsFolder } from './settings';
@@ -47,8 +48,19 @@ export class RunsWatcher implements vscode.Disposable {
     const folder = runsFolder();
     this.folder = folder?.ok ? folder.path : undefined;
     if (!this.folder) return;
-    this.watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(this.folder), '**'));
-    const onEvent = (uri: vscode.Uri) => this.onFileEvent(uri.fsPath);
+    const runsDir = this.folder;
+    // A runs folder that does not exist yet (a fresh workspace) is watched from its parent until
+    // the first run creates it; a watcher on a missing folder would never fire.
+    const exists = existsSync(runsDir);
+    this.watcher = vscode.workspace.createFileSystemWatcher(
+      exists
+        ? new vscode.RelativePattern(vscode.Uri.file(runsDir), '**')
+        : new vscode.RelativePattern(vscode.Uri.file(path.dirname(runsDir)), `${path.basename(runsDir)}/**`),
+    );
+    const onEvent = (uri: vscode.Uri) => {
+      if (!exists && existsSync(runsDir)) this.watch();
+      this.onFileEvent(uri.fsPath);
+    };
     this.watcherSubscriptions.push(this.watcher.onDidCreate(onEvent), this.watcher.onDidChange(onEvent), this.watcher.onDidDelete(onEvent));
   }
 

@@ -17,21 +17,28 @@ export interface RunDelta {
   samples: PointSamples | null;
   /** run.json, when its content changed. */
   info: RunInfo | null;
+  /** The metrics file was replaced (a resume rewrites it): what was read before may be stale. */
+  replaced: boolean;
 }
 
 /** Reads the complete lines appended to a JSON Lines file since the last call. */
 class JsonlCursor<T> {
   private offset = 0;
+  private inode: number | null = null;
+  /** Set when the file turned out to be a new one (replaced by rename, or truncated). */
+  replaced = false;
 
   constructor(private readonly file: string) {}
 
   async readNew(): Promise<T[]> {
-    const size = await stat(this.file).then(
-      (s) => s.size,
-      () => 0,
-    );
-    // A file that shrank was replaced: start again from its beginning.
-    if (size < this.offset) this.offset = 0;
+    const info = await stat(this.file).catch(() => null);
+    const size = info?.size ?? 0;
+    // A file that shrank or is another inode was replaced: start again from its beginning.
+    if (info && ((this.inode !== null && info.ino !== this.inode) || size < this.offset)) {
+      this.offset = 0;
+      this.replaced = true;
+    }
+    if (info) this.inode = info.ino;
     if (size === this.offset) return [];
     const handle = await open(this.file, 'r');
     try {
@@ -66,6 +73,7 @@ export class RunFollower {
   }
 
   async poll(): Promise<RunDelta> {
+    this.metrics.replaced = false;
     const metrics = (await this.metrics.readNew()).filter((record) => record.step > this.lastStep);
     if (metrics.length) this.lastStep = metrics[metrics.length - 1].step;
 
@@ -85,6 +93,6 @@ export class RunFollower {
     const infoText = info ? JSON.stringify(info) : '';
     const changed = info !== null && infoText !== this.lastInfoText;
     this.lastInfoText = infoText;
-    return { metrics, histogram, samples, info: changed ? info : null };
+    return { metrics, histogram, samples, info: changed ? info : null, replaced: this.metrics.replaced };
   }
 }

@@ -296,6 +296,18 @@ async function writeRecordsAtomically(file: string, produce: (write: (record: Bu
  * event file in `outDir`; point `tensorboard --logdir` at it (or at a folder of such exports).
  * Counts are of summary values written. Re-exporting writes a new file named by the current time.
  */
+const eventFilePrefix = 'events.out.tfevents.';
+
+/** The last part of an exported event file's name: the run's id. */
+export function eventFileTag(runDir: string): string {
+  return `${path.basename(path.resolve(runDir))}.gan-workbench`;
+}
+
+/** Whether `fileName` is an event file that an export of `runDir` wrote. */
+export function isExportOf(fileName: string, runDir: string): boolean {
+  return fileName.startsWith(eventFilePrefix) && fileName.endsWith(`.${eventFileTag(runDir)}`);
+}
+
 export async function exportTensorBoard(
   runDir: string,
   outDir = path.join(runDir, 'tensorboard'),
@@ -375,7 +387,8 @@ export async function exportTensorBoard(
 
   await mkdir(outDir, { recursive: true });
   const now = Date.now() / 1000;
-  const file = path.join(outDir, `events.out.tfevents.${Math.floor(now)}.${os.hostname()}`);
+  // The run's id ends the name, so a re-export can replace its own file and nothing else's.
+  const file = path.join(outDir, `${eventFilePrefix}${Math.floor(now)}.${os.hostname()}.${eventFileTag(runDir)}`);
   await writeRecordsAtomically(file, async (write) => {
     await write(frameRecord(encodeEvent({ wallTime: now, fileVersion: 'brain.Event:2' })));
     for (const event of events) {

@@ -10,7 +10,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import writeFileAtomic from 'write-file-atomic';
 import { RUN_FILES, sampleFileName } from '../protocol/runDirectory';
 import { listSampleSteps, readPointSamples } from '../runs/runReader';
-import { exportTensorBoard, renderScatterPng, viewOf } from '../runs/tensorboardExport';
+import { exportTensorBoard, isExportOf, renderScatterPng, viewOf } from '../runs/tensorboardExport';
 import { exportGenerator, ExportError } from './exportGenerator';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -263,9 +263,10 @@ async function exportCommand(args: string[]): Promise<number> {
       const result = await exportTensorBoard(runDir, out).catch((error: Error) => {
         throw new ExportError(error.message);
       });
-      // One event file per export folder: an older export would show every point twice.
+      // One event file per run and folder: an older export of this run would show every point
+      // twice. Other files (other runs' exports, other tools' logs) are left alone.
       for (const name of await readdir(out)) {
-        if (name.includes('tfevents') && path.join(out, name) !== result.file) await rm(path.join(out, name), { force: true });
+        if (isExportOf(name, runDir) && path.join(out, name) !== result.file) await rm(path.join(out, name), { force: true });
       }
       process.stdout.write(
         `${result.scalars} scalars, ${result.histograms} histograms, ${result.images} images written to ${result.file}\n  view with: tensorboard --logdir ${out}\n`,

@@ -159,8 +159,9 @@ async function prepare(options: TrainOptions): Promise<Prepared> {
     const snapshot = await readConfigSnapshot(runDir);
     if (!snapshot) throw new ConfigError(`${runDir}: ${RUN_FILES.config} is missing or invalid`);
     if ((await listCheckpoints(runDir)).length === 0) throw new ConfigError(`${runDir}: has no checkpoint to resume from`);
-    let config = snapshot;
-    if (options.steps !== undefined) config = { ...config, training: { ...config.training, steps: options.steps } };
+    // The run's target is run.json's (a continued run has more steps than its config.json says).
+    const steps = options.steps ?? info.totalSteps;
+    const config = { ...snapshot, training: { ...snapshot.training, steps } };
     const data = await loadData(config.data, runDir);
     return { config, data, resume: { runDir, info }, fork: null };
   }

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -118,7 +118,7 @@ describe('runs in the editor, in a real VS Code', () => {
     await vscode.runCommand('GAN Workbench: Focus on Runs View');
     await page.locator('.pane-header', { hasText: 'Runs' }).first().waitFor({ timeout: 30_000 });
 
-    await mkdir(runsDir, { recursive: true });
+    // The runs folder does not exist yet: the terminal run creates it.
     // A terminal's `gan-workbench train`: another process, nothing tells VS Code about it.
     terminalRun = spawn(process.execPath, [CLI, 'train', 'tiny.gan.json', '--out', runsDir, '--steps', '3000'], { cwd: workspace, stdio: 'ignore' });
     const [{ info }] = await waitUntil('the terminal run to start', async () => ((await runInfos(runsDir)).length ? runInfos(runsDir) : null), 30_000);

@@ -1,6 +1,6 @@
 /** Forks from a checkpoint, `--set`, and the CLI's export command: the real trainer, real files. */
 import assert from 'node:assert/strict';
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PNG } from 'pngjs';
@@ -111,13 +111,20 @@ describe('forks, --set and export', () => {
     assert.equal(png.code, 0, png.stderr);
     const image = PNG.sync.read(await readFile(path.join(work, 'png', 'samples-step-00000100.png')));
     assert.ok(image.width > 100 && image.height > 100);
+    // Another tool's event file in the same folder must survive our re-exports.
+    await mkdir(path.join(work, 'tb'), { recursive: true });
+    const other = 'events.out.tfevents.1700000000.other-host.v2';
+    await writeFile(path.join(work, 'tb', other), '');
     for (let i = 0; i < 2; i++) {
       const tb = await cli(['export', parent, '--format', 'tensorboard', '--out', path.join(work, 'tb')], work).done;
       assert.equal(tb.code, 0, tb.stderr);
       assert.match(tb.stdout, /50 scalars, 4 histograms, 3 images/);
       await new Promise((r) => setTimeout(r, 1100));
     }
-    assert.equal((await readdir(path.join(work, 'tb'))).filter((f) => f.includes('tfevents')).length, 1, 'a re-export replaces the old event file');
+    const files = await readdir(path.join(work, 'tb'));
+    const ours = files.filter((f) => f.startsWith('events.out.tfevents.') && f.endsWith(`.${path.basename(parent)}.gan-workbench`));
+    assert.equal(ours.length, 1, `a re-export replaces its old event file: ${files.join(', ')}`);
+    assert.ok(files.includes(other), 'a file the export did not write is left alone');
     const wrong = await cli(['export', parent, '--format', 'onnx'], work).done;
     assert.equal(wrong.code, 2);
     assert.match(wrong.stderr, /--format must be tfjs, tensorboard or png/);

@@ -249,13 +249,22 @@ describe('stopping a run started elsewhere', () => {
     ...overrides,
   });
 
-  it('recognises our trainers by their command line', async () => {
-    const cmdline = (text: string) => () => Promise.resolve(text);
-    assert.ok(await isTrainerProcess(1, cmdline('/usr/bin/node\0/home/u/project/dist/cli.js\0train\0x.gan.json\0')));
-    assert.ok(await isTrainerProcess(1, cmdline('/usr/bin/node\0/ext/dist/trainer.js\0')));
-    assert.ok(await isTrainerProcess(1, cmdline('node\0/usr/lib/node_modules/.bin/gan-workbench\0train\0')));
-    assert.ok(!(await isTrainerProcess(1, cmdline('/usr/bin/vim\0notes.txt\0'))));
-    assert.ok(!(await isTrainerProcess(1, () => Promise.reject(new Error('ENOENT')))));
+  it('recognises our trainers by their script in a folder that holds our bundle', async () => {
+    // A bundle folder like dist/ (the three files side by side), and another tool's lone cli.js.
+    const root = await mkdtemp(path.join(os.tmpdir(), 'gan-bundle-'));
+    const dist = path.join(root, 'dist');
+    const other = path.join(root, 'other');
+    await mkdir(dist);
+    await mkdir(other);
+    for (const name of ['cli.js', 'trainer.js', 'tfjs-backend-wasm.wasm']) await writeFile(path.join(dist, name), '');
+    await writeFile(path.join(other, 'cli.js'), '');
+    const proc = (cmdline: string, cwd = '/') => ({ cmdline: () => Promise.resolve(cmdline), cwd: () => Promise.resolve(cwd) });
+    assert.ok(await isTrainerProcess(1, proc(`/usr/bin/node\0${dist}/cli.js\0train\0x.gan.json\0`)));
+    assert.ok(await isTrainerProcess(1, proc(`node\0dist/trainer.js\0`, path.dirname(dist))), 'a relative script, resolved against the process cwd');
+    assert.ok(!(await isTrainerProcess(1, proc(`/usr/bin/node\0${other}/cli.js\0--watch\0`))), "another tool's cli.js");
+    assert.ok(!(await isTrainerProcess(1, proc('/usr/bin/vim\0notes.txt\0'))));
+    assert.ok(!(await isTrainerProcess(1, { cmdline: () => Promise.reject(new Error('ENOENT')), cwd: () => Promise.resolve('/') })));
+    await rm(root, { recursive: true, force: true });
   });
 
   it('sends SIGTERM only to a live trainer on this machine', async () => {

@@ -204,7 +204,12 @@ describe('TensorBoard export', () => {
 
   it('writes one event file, atomically, in run/tensorboard and reports what it wrote', async () => {
     assert.equal(path.dirname(result.file), path.join(runDir, 'tensorboard'));
-    assert.match(path.basename(result.file), new RegExp(`^events\\.out\\.tfevents\\.\\d{10}\\.${os.hostname().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
+    const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    // TensorBoard's name (it reads any file with "tfevents" in it), ending in the run's id.
+    assert.match(
+      path.basename(result.file),
+      new RegExp(`^events\\.out\\.tfevents\\.\\d{10}\\.${escape(os.hostname())}\\.${escape(path.basename(runDir))}\\.gan-workbench$`),
+    );
     assert.deepEqual(await readdir(path.join(runDir, 'tensorboard')), [path.basename(result.file)]);
     assert.deepEqual({ scalars: result.scalars, histograms: result.histograms, images: result.images }, { scalars: 24, histograms: 4, images: 3 });
     // File version, 5 scalar events, 2 histogram events, 3 image events; readRecords checked nothing trails.

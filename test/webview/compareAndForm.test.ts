@@ -71,20 +71,21 @@ describe('compare tab webview', () => {
     const runs = [
       run(0, 2e-4, (s) => 1 + s / 1000),
       run(1, 1e-3, (s) => 2 - s / 2000),
-      run(2, 1e-3, () => 0.5, { parentIndex: 0, parentId: 'ring-2026-0', parentStep: 250 }),
+      // Forked at 255, a step no run logged: the branch point is the only point there.
+      run(2, 1e-3, () => 0.5, { parentIndex: 0, parentId: 'ring-2026-0', parentStep: 255 }),
     ];
-    // The fork's own records start after the parent's step 250.
-    runs[2].metrics = runs[2].metrics.filter((m) => m.step > 250);
+    // The fork's own records start after step 255.
+    runs[2].metrics = runs[2].metrics.filter((m) => m.step > 255);
     await send(page, { type: 'compare/didLoad', runs, realPoints: [[1, 0]], state: { runDirs: ['/a', '/b', '/c'] } } satisfies HostToCompareMessage);
     assert.equal(await page.getAttribute('#compare-chart', 'data-series-count'), '3');
     for (const id of ['chart-dLoss', 'chart-gLoss', 'chart-metric']) assert.equal(await page.getAttribute(`#${id}`, 'data-series-count'), '3', id);
-    // The fork's series starts at its parent's step 250: one point more than its own records.
-    assert.equal(await page.getAttribute('#chart-gLoss', 'data-point-count'), '50');
+    // The fork's series starts at its parent's value at step 255: one step more than the runs logged.
+    assert.equal(await page.getAttribute('#chart-gLoss', 'data-point-count'), '51');
     assert.equal(await page.locator('#runs-table tbody tr').count(), 3);
     const headers = await page.locator('#runs-table th').allTextContents();
     assert.ok(headers.includes('generator.optimizer.learningRate'));
     assert.ok(!headers.includes('discriminator.optimizer.learningRate'), 'equal fields get no column');
-    assert.match((await page.locator('.fork-note').textContent()) ?? '', /@250/);
+    assert.match((await page.locator('.fork-note').textContent()) ?? '', /@255/);
 
     await page.locator('#runs-table th', { hasText: 'G loss' }).click();
     const order = async () => page.locator('#runs-table tbody tr').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.run));
@@ -171,6 +172,15 @@ describe('config form webview', () => {
       { type: 'form/setValue', path: ['data'], value: { type: 'grid' } },
       { type: 'form/setValue', path: ['generator', 'width'], value: undefined },
     ]);
+    // Text being typed survives a redraw caused by an earlier change (here: the file changed meanwhile).
+    await page.click('#field-training_steps');
+    await page.keyboard.type('12');
+    await send(page, { type: 'form/didChangeDocument', values, problems: [] } satisfies HostToFormMessage);
+    assert.equal(await page.inputValue('#field-training_steps'), '12');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'field-training_steps');
+    await page.keyboard.type('0');
+    await page.keyboard.press('Tab');
+    assert.deepEqual((await posted(page)).filter((m) => m.type === 'form/setValue').pop(), { type: 'form/setValue', path: ['training', 'steps'], value: 120 });
     // The file is the truth: the form redraws from what the host says it now contains.
     await send(page, { type: 'form/didChangeDocument', values: { ...values, data: { type: 'grid' }, training: {} }, problems: [] } satisfies HostToFormMessage);
     assert.equal(await page.inputValue('#field-data_type'), 'grid');

@@ -72,7 +72,11 @@ function problemsAt(path: FieldPath): string[] {
   return state.problems.filter((p) => pathKey(p.path) === key).map((p) => p.message);
 }
 
+/** Set while the form is rebuilt: removing a focused input fires its `change`, which is no edit. */
+let rendering = false;
+
 function send(path: FieldPath, value: unknown): void {
+  if (rendering) return;
   vscode.postMessage({ type: 'form/setValue', path, value });
 }
 
@@ -220,19 +224,46 @@ function objectFields(path: FieldPath, schema: Schema, container: HTMLElement, s
   }
 }
 
+/** Text being typed and not yet committed (no `change` yet), by input id: a redraw must not lose it. */
+const typing = new Map<string, string>();
+form.addEventListener('input', (event) => {
+  const target = event.target;
+  if (target instanceof HTMLInputElement && target.type === 'text') typing.set(target.id, target.value);
+});
+form.addEventListener(
+  'change',
+  (event) => {
+    if (!rendering && event.target instanceof HTMLElement) typing.delete(event.target.id);
+  },
+  true,
+);
+
 function render(): void {
   if (!state.schema) return;
   // Keep the focused field focused across the redraw that follows each change.
-  const focused = document.activeElement instanceof HTMLElement ? document.activeElement.id : '';
+  const active = document.activeElement;
+  const focused = active instanceof HTMLElement ? active.id : '';
+  const selection = active instanceof HTMLInputElement && active.type === 'text' ? [active.selectionStart, active.selectionEnd] : null;
   title.textContent = state.fileName;
   const count = state.problems.length;
   summary.textContent =
     state.values === null ? 'The file is not valid JSON: fix it in the editor.' : count ? `${count} problem${count === 1 ? '' : 's'}` : 'Valid experiment';
   summary.className = `summary ${count || state.values === null ? 'has-problems' : 'ok'}`;
-  form.replaceChildren();
+  rendering = true;
+  try {
+    form.replaceChildren();
+    if (state.values !== null) objectFields([], state.schema, form, []);
+  } finally {
+    rendering = false;
+  }
   if (state.values === null) return;
-  objectFields([], state.schema, form, []);
-  if (focused) document.getElementById(focused)?.focus();
+  for (const [id, value] of typing) {
+    const input = document.getElementById(id);
+    if (input instanceof HTMLInputElement) input.value = value;
+  }
+  const again = focused ? document.getElementById(focused) : null;
+  again?.focus();
+  if (again instanceof HTMLInputElement && selection) again.setSelectionRange(selection[0], selection[1]);
 }
 
 window.addEventListener('message', (event: MessageEvent<HostToFormMessage>) => {
