@@ -34,6 +34,7 @@ export class MonitorConnection implements vscode.Disposable {
   private follower: RunFollower | undefined;
   private following: Promise<void> = Promise.resolve();
   private disposed = false;
+  private snapshotGeneration = 0;
 
   constructor(
     private readonly webview: vscode.Webview,
@@ -116,12 +117,16 @@ export class MonitorConnection implements vscode.Disposable {
     // or older: hold them, send the snapshot, then send them (the panel keeps each step once).
     const held: HostToMonitorMessage[] = [];
     this.held = held;
+    const generation = ++this.snapshotGeneration;
     let snapshot: MonitorSnapshot | null;
     try {
       snapshot = await loadSnapshot(this.runDir);
     } finally {
       if (this.held === held) this.held = null;
     }
+    // A later snapshot started meanwhile (shown and activated at once): it covers everything this
+    // one has, and it may finish first; an older snapshot sent after it would wipe newer steps.
+    if (generation !== this.snapshotGeneration) return;
     if (!snapshot) {
       void vscode.window.showWarningMessage(`GAN Workbench: ${this.runDir} is not a run directory (no run.json).`);
       return;

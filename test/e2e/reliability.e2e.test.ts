@@ -33,8 +33,10 @@ async function open(options: Omit<VsCodeOptions, 'workspace'> = {}): Promise<{ v
 
 /** The chart's points are exactly one per logged step, from the first to the last: no gap, no duplicate. */
 async function assertContinuous(monitor: Frame, what: string): Promise<number> {
-  const count = Number(await monitor.getAttribute('#loss-chart', 'data-point-count'));
-  const last = Number(await monitor.getAttribute('#loss-chart', 'data-last-step'));
+  // Both in one read: a point drawn between two separate reads would look like a gap.
+  const [count, last] = (await monitor.evaluate(
+    `(() => { const chart = document.querySelector('#loss-chart'); return [Number(chart.dataset.pointCount), Number(chart.dataset.lastStep)]; })()`,
+  )) as [number, number];
   assert.ok(count > 0, `${what}: no points`);
   assert.equal(count, last / 10, `${what}: ${count} points up to step ${last}`);
   return last;
