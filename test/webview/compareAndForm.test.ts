@@ -180,7 +180,15 @@ describe('config form webview', () => {
     assert.equal(await page.evaluate(() => document.activeElement?.id), 'field-training_steps');
     await page.keyboard.type('0');
     await page.keyboard.press('Tab');
-    assert.deepEqual((await posted(page)).filter((m) => m.type === 'form/setValue').pop(), { type: 'form/setValue', path: ['training', 'steps'], value: 120 });
+    // The change of the kept text is sent when the field is left (waited for: the blur's change event is not synchronous with the key press everywhere).
+    await page.waitForFunction(
+      () =>
+        (window as unknown as { posted: { type: string; path?: string[]; value?: unknown }[] }).posted.some(
+          (m) => m.type === 'form/setValue' && m.path?.join('.') === 'training.steps' && m.value === 120,
+        ),
+      undefined,
+      { timeout: 5000 },
+    );
     // The file is the truth: the form redraws from what the host says it now contains.
     await send(page, { type: 'form/didChangeDocument', values: { ...values, data: { type: 'grid' }, training: {} }, problems: [] } satisfies HostToFormMessage);
     assert.equal(await page.inputValue('#field-data_type'), 'grid');
