@@ -140,9 +140,18 @@ describe('runs in the editor, in a real VS Code', () => {
     await waitUntil('the monitor to follow the terminal run', async () => (await points()) >= before + 5, 30_000);
     await vscode.screenshot('runs-view-terminal-run.png');
     // Stop it from the tree (its inline Stop action): the terminal's trainer stops like on Ctrl-C.
-    await row.hover();
-    await row.locator('.action-label[aria-label="Stop run"]').click();
-    await waitUntil('the terminal run to stop', async () => (await runInfos(runsDir)).every((r) => r.info.status === 'stopped'), 30_000);
+    // (The row is redrawn as the run moves; the click is repeated until the extension answers.)
+    const asked = vscode.notification(/stops after its current step/);
+    for (let attempt = 1; !(await asked.isVisible()); attempt++) {
+      await row.hover();
+      await row
+        .locator('.action-label[aria-label="Stop run"]')
+        .click({ timeout: 5_000 })
+        .catch(() => undefined);
+      await asked.waitFor({ timeout: 5_000 }).catch(() => undefined);
+      if (attempt === 5) throw new Error('the Stop action of the terminal run did not answer');
+    }
+    await waitUntil('the terminal run to stop', async () => (await runInfos(runsDir)).every((r) => r.info.status === 'stopped'), 60_000);
     const child = terminalRun;
     const exitCode = child.exitCode ?? (await new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code))));
     assert.equal(exitCode, 130, 'the CLI exits as stopped');
