@@ -293,10 +293,18 @@ describe('runs in the editor, in a real VS Code', () => {
     assert.ok(stopped, 'the terminal run (stopped) is there');
     await vscode.runCommand('GAN Workbench: Focus on Runs View');
     const row = page.locator('.monaco-list-row', { hasText: stopped.info.id.slice('tiny-'.length) }).first();
-    await row.click({ button: 'right' });
-    await page.locator('.context-view .action-label', { hasText: 'Delete run' }).first().click();
     const dialog = page.locator('.monaco-dialog-box');
-    await dialog.waitFor({ timeout: 15_000 });
+    // (A tree refresh closes an open context menu: the right-click is repeated until the dialog shows.)
+    for (let attempt = 1; !(await dialog.isVisible()); attempt++) {
+      await row.click({ button: 'right' });
+      await page
+        .locator('.context-view .action-label', { hasText: 'Delete run' })
+        .first()
+        .click({ timeout: 5_000 })
+        .catch(() => undefined);
+      await dialog.waitFor({ timeout: 5_000 }).catch(() => undefined);
+      if (attempt === 5) throw new Error('the delete confirmation did not show');
+    }
     assert.match((await dialog.textContent()) ?? '', /Delete tiny-/);
     await dialog.locator('.monaco-button', { hasText: 'Delete' }).first().click();
     await waitUntil('the run folder to be removed', async () => !(await runInfos(runsDir)).some((r) => r.dir === stopped.dir), 15_000);
