@@ -11,7 +11,7 @@ import { RUN_FILES } from '../protocol/runDirectory';
 import { loadCompareRun, samplesAt } from '../runs/compareData';
 import { readFile } from 'node:fs/promises';
 import type { RunsWatcher } from './runsWatcher';
-import { webviewHtml, webviewRoot } from './webviewHtml';
+import { webviewHtml, webviewPanelOptions } from './webviewHtml';
 
 /** Live updates of one run are sent at most this often. */
 const UPDATE_INTERVAL_MS = 1000;
@@ -33,18 +33,8 @@ export class ComparePanel implements vscode.Disposable {
         return existing;
       }
     }
-    const panel = vscode.window.createWebviewPanel(
-      ComparePanel.viewType,
-      'Compare GAN runs',
-      vscode.ViewColumn.Active,
-      ComparePanel.webviewOptions(extensionUri),
-    );
+    const panel = vscode.window.createWebviewPanel(ComparePanel.viewType, 'Compare GAN runs', vscode.ViewColumn.Active, webviewPanelOptions(extensionUri));
     return new ComparePanel(panel, extensionUri, watcher, runDirs);
-  }
-
-  static webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions & vscode.WebviewPanelOptions {
-    // Retained while hidden, like the monitor (see MonitorPanel.webviewOptions).
-    return { enableScripts: true, enableCommandUris: false, localResourceRoots: [webviewRoot(extensionUri)], retainContextWhenHidden: true };
   }
 
   static disposeAll(): void {
@@ -159,7 +149,7 @@ export class ComparePanelSerializer implements vscode.WebviewPanelSerializer<Com
       panel.dispose();
       return;
     }
-    panel.webview.options = ComparePanel.webviewOptions(this.extensionUri);
+    panel.webview.options = webviewPanelOptions(this.extensionUri);
     new ComparePanel(panel, this.extensionUri, this.watcher, runDirs);
   }
 }

@@ -11,7 +11,7 @@ import { configTextEdits } from '../protocol/configEdit';
 import type { HostToFormMessage } from '../protocol/configFormMessages';
 import { dispatchFormMessage } from '../protocol/configFormMessages';
 import { parseConfigText } from '../protocol/configText';
-import { webviewHtml, webviewRoot } from './webviewHtml';
+import { webviewHtml, webviewPanelOptions } from './webviewHtml';
 
 export class ConfigFormPanel implements vscode.Disposable {
   static readonly viewType = 'ganWorkbench.configForm';
@@ -29,13 +29,12 @@ export class ConfigFormPanel implements vscode.Disposable {
       existing.panel.reveal();
       return existing;
     }
-    const panel = vscode.window.createWebviewPanel(ConfigFormPanel.viewType, `Edit: ${path.basename(uri.fsPath)}`, vscode.ViewColumn.Beside, {
-      enableScripts: true,
-      enableCommandUris: false,
-      localResourceRoots: [webviewRoot(extensionUri)],
-      // Kept while hidden, like the other panels (see MonitorPanel.webviewOptions); it follows the file all along.
-      retainContextWhenHidden: true,
-    });
+    const panel = vscode.window.createWebviewPanel(
+      ConfigFormPanel.viewType,
+      `Edit: ${path.basename(uri.fsPath)}`,
+      vscode.ViewColumn.Beside,
+      webviewPanelOptions(extensionUri),
+    );
     return new ConfigFormPanel(panel, extensionUri, uri);
   }
 

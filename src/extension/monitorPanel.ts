@@ -14,7 +14,7 @@ import type { RunSessions } from './runSessions';
 import type { RunsWatcher } from './runsWatcher';
 import type { TrainerSession } from './trainerSession';
 import { loadSnapshot, summarize } from '../runs/runSnapshot';
-import { webviewHtml, webviewRoot } from './webviewHtml';
+import { webviewHtml, webviewPanelOptions } from './webviewHtml';
 
 /**
  * Feeds one monitor webview (an editor panel or the side panel's view) with one run: a snapshot
@@ -213,23 +213,14 @@ export class MonitorPanel implements vscode.Disposable {
       MonitorPanel.viewType,
       `GAN run: ${path.basename(runDir)}`,
       { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
-      MonitorPanel.webviewOptions(extensionUri),
+      webviewPanelOptions(extensionUri),
     );
     return new MonitorPanel(panel, extensionUri, runDir, sessions, watcher);
   }
 
   static revive(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, state: MonitorPanelState, sessions: RunSessions, watcher: RunsWatcher): MonitorPanel {
-    panel.webview.options = MonitorPanel.webviewOptions(extensionUri);
+    panel.webview.options = webviewPanelOptions(extensionUri);
     return new MonitorPanel(panel, extensionUri, state.runDir, sessions, watcher);
-  }
-
-  /**
-   * Retained while hidden: a live chart is cheap to keep and instant to show again, and in the
-   * Chromium of our tests (156) a webview that VS Code re-creates on re-show stays empty. A window
-   * reload still re-creates it; it then says `ready` and gets a snapshot.
-   */
-  static webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions & vscode.WebviewPanelOptions {
-    return { enableScripts: true, enableCommandUris: false, localResourceRoots: [webviewRoot(extensionUri)], retainContextWhenHidden: true };
   }
 
   static disposeAll(): void {

@@ -3,10 +3,10 @@
  * activity-bar container, following the run selected in the runs view (or the one just started).
  */
 import * as vscode from 'vscode';
-import { MonitorConnection, MonitorPanel } from './monitorPanel';
+import { MonitorConnection } from './monitorPanel';
 import type { RunSessions } from './runSessions';
 import type { RunsWatcher } from './runsWatcher';
-import { webviewHtml } from './webviewHtml';
+import { webviewHtml, webviewPanelOptions } from './webviewHtml';
 
 export class MonitorViewProvider implements vscode.WebviewViewProvider, vscode.Disposable {
   static readonly viewType = 'ganWorkbench.monitorView';
@@ -27,7 +27,7 @@ export class MonitorViewProvider implements vscode.WebviewViewProvider, vscode.D
   resolveWebviewView(view: vscode.WebviewView): void {
     vscode.Disposable.from(...this.viewSubscriptions).dispose();
     this.view = view;
-    view.webview.options = MonitorPanel.webviewOptions(this.extensionUri);
+    view.webview.options = webviewPanelOptions(this.extensionUri);
     this.viewSubscriptions = [
       view.onDidChangeVisibility(() => {
         if (view.visible) this.connection?.resync();

@@ -19,3 +19,12 @@ export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, b
     nonce: randomBytes(16).toString('base64'),
   });
 }
+
+/**
+ * Options of every panel and view: scripts on, no command links, only our bundles, and kept while
+ * hidden (in the Chromium of our tests, 156, a webview that VS Code re-creates on re-show stays
+ * empty; a window reload still re-creates them, and they then say `ready` and get a snapshot).
+ */
+export function webviewPanelOptions(extensionUri: vscode.Uri): vscode.WebviewOptions & vscode.WebviewPanelOptions {
+  return { enableScripts: true, enableCommandUris: false, localResourceRoots: [webviewRoot(extensionUri)], retainContextWhenHidden: true };
+}

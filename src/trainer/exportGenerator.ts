@@ -10,12 +10,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import writeFileAtomic from 'write-file-atomic';
 import type { NetworkConfig } from '../protocol/config';
 import type { BackendChoice } from '../protocol/runDirectory';
-import { RUN_FILES } from '../protocol/runDirectory';
-import { listCheckpoints, readConfigSnapshot } from '../runs/runReader';
-import { selectBackend } from './backend';
-import { restoreCheckpoint, restoreLatestCheckpoint } from './checkpoint';
-import { loadData, type DataSource } from './data';
-import { Gan } from './gan';
+import type { DataSource } from './data';
+import type { Gan } from './gan';
+import { restoreRun } from './sample';
 import type { OutputActivation } from './mlp';
 
 export class ExportError extends Error {}
@@ -207,35 +204,8 @@ async function buildGenerator(gan: Gan, dataSpace: ReturnType<typeof dataSpaceAf
 }
 
 export async function exportGenerator(options: ExportOptions): Promise<{ step: number; files: string[] }> {
-  const runDir = path.resolve(options.runDir);
-  const config = await readConfigSnapshot(runDir);
-  if (!config) throw new ExportError(`${runDir}: not a run directory (no valid ${RUN_FILES.config})`);
-  const steps = await listCheckpoints(runDir);
-  if (steps.length === 0) throw new ExportError(`${runDir}: has no checkpoint yet`);
-  if (options.step !== 'latest' && !steps.includes(options.step)) {
-    throw new ExportError(`${runDir}: no checkpoint at step ${options.step} (checkpoints: ${steps.join(', ')})`);
-  }
-
-  await selectBackend(options.backend);
-  const data = await loadData(config.data, runDir);
-  const gan = new Gan(config, data);
+  const { runDir, config, data, gan, step, dispose } = await restoreRun(options, (message) => new ExportError(message));
   try {
-    let step: number;
-    if (options.step === 'latest') {
-      // The newest checkpoint that reads back whole; a corrupt newer one is skipped, with a warning.
-      const restored = await restoreLatestCheckpoint(runDir, gan).catch((error: Error) => {
-        throw new ExportError(error.message);
-      });
-      for (const reason of restored.skipped) options.warn?.(`skipped a checkpoint that does not read back: ${reason}`);
-      step = restored.manifest.step;
-    } else {
-      step = (
-        await restoreCheckpoint(runDir, options.step, gan).catch((error: Error) => {
-          throw new ExportError(error.message);
-        })
-      ).step;
-    }
-
     const builder = await buildGenerator(gan, dataSpaceAffine(data));
     const weightData = new Float32Array(builder.weights.reduce((n, w) => n + w.values.length, 0));
     let offset = 0;
@@ -275,7 +245,6 @@ export async function exportGenerator(options: ExportOptions): Promise<{ step: n
     await writeFileAtomic(modelFile, JSON.stringify(model, null, 2) + '\n');
     return { step, files: [modelFile, weightsFile] };
   } finally {
-    gan.dispose();
-    tf.disposeVariables();
+    dispose();
   }
 }

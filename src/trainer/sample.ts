@@ -6,7 +6,8 @@ import { RUN_FILES } from '../protocol/runDirectory';
 import { selectBackend } from './backend';
 import { listCheckpoints, readConfigSnapshot } from '../runs/runReader';
 import { restoreCheckpoint, restoreLatestCheckpoint } from './checkpoint';
-import { loadData } from './data';
+import { loadData, type DataSource } from './data';
+import type { GanConfig } from '../protocol/config';
 import { Gan } from './gan';
 import { Random } from './random';
 
@@ -21,35 +22,60 @@ export interface SampleOptions {
   warn?(message: string): void;
 }
 
-export async function sampleRun(options: SampleOptions): Promise<{ step: number; samples: number[][] }> {
+/** A run's networks restored at one of its checkpoints; `dispose()` frees them. */
+export interface RestoredRun {
+  runDir: string;
+  config: GanConfig;
+  data: DataSource;
+  gan: Gan;
+  step: number;
+  dispose(): void;
+}
+
+/**
+ * Restores a run's GAN at `step` (or its newest checkpoint that reads back whole, warning about
+ * the ones skipped); every problem is thrown as `fail(message)` (SampleError, ExportError…).
+ */
+export async function restoreRun(
+  options: { runDir: string; step: number | 'latest'; backend: BackendChoice; warn?(message: string): void },
+  fail: (message: string) => Error,
+): Promise<RestoredRun> {
   const runDir = path.resolve(options.runDir);
   const config = await readConfigSnapshot(runDir);
-  if (!config) throw new SampleError(`${runDir}: not a run directory (no valid ${RUN_FILES.config})`);
+  if (!config) throw fail(`${runDir}: not a run directory (no valid ${RUN_FILES.config})`);
   const steps = await listCheckpoints(runDir);
-  if (steps.length === 0) throw new SampleError(`${runDir}: has no checkpoint yet`);
+  if (steps.length === 0) throw fail(`${runDir}: has no checkpoint yet`);
   if (options.step !== 'latest' && !steps.includes(options.step)) {
-    throw new SampleError(`${runDir}: no checkpoint at step ${options.step} (checkpoints: ${steps.join(', ')})`);
+    throw fail(`${runDir}: no checkpoint at step ${options.step} (checkpoints: ${steps.join(', ')})`);
   }
 
   await selectBackend(options.backend);
   const data = await loadData(config.data, runDir);
   const gan = new Gan(config, data);
+  const dispose = () => {
+    gan.dispose();
+    tf.disposeVariables();
+  };
   try {
     let step: number;
     if (options.step === 'latest') {
       // The newest checkpoint that reads back whole; a corrupt newer one is skipped, with a warning.
-      const restored = await restoreLatestCheckpoint(runDir, gan).catch((error: Error) => {
-        throw new SampleError(error.message);
-      });
+      const restored = await restoreLatestCheckpoint(runDir, gan);
       for (const reason of restored.skipped) options.warn?.(`skipped a checkpoint that does not read back: ${reason}`);
       step = restored.manifest.step;
     } else {
-      step = (
-        await restoreCheckpoint(runDir, options.step, gan).catch((error: Error) => {
-          throw new SampleError(error.message);
-        })
-      ).step;
+      step = (await restoreCheckpoint(runDir, options.step, gan)).step;
     }
+    return { runDir, config, data, gan, step, dispose };
+  } catch (error) {
+    dispose();
+    throw fail((error as Error).message);
+  }
+}
+
+export async function sampleRun(options: SampleOptions): Promise<{ step: number; samples: number[][] }> {
+  const { gan, data, step, dispose } = await restoreRun(options, (message) => new SampleError(message));
+  try {
     const rows: number[][] = [];
     const random = new Random(`sample:${options.seed}`);
     // Generate in chunks so a large --n does not build one huge tensor.
@@ -63,7 +89,6 @@ export async function sampleRun(options: SampleOptions): Promise<{ step: number;
     }
     return { step, samples: rows };
   } finally {
-    gan.dispose();
-    tf.disposeVariables();
+    dispose();
   }
 }

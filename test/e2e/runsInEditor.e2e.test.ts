@@ -12,6 +12,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Frame } from 'playwright-core';
 import type { RunInfo } from '../../src/protocol/runDirectory';
+import { waitFor } from '../trainer/helpers';
 import { ROOT, VsCode } from './vscode';
 
 const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -43,16 +44,6 @@ async function runInfos(runsDir: string): Promise<{ dir: string; info: RunInfo }
     }
   }
   return infos;
-}
-
-async function waitUntil<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 describe('runs in the editor, in a real VS Code', () => {
@@ -121,23 +112,23 @@ describe('runs in the editor, in a real VS Code', () => {
     // The runs folder does not exist yet: the terminal run creates it.
     // A terminal's `gan-workbench train`: another process, nothing tells VS Code about it.
     terminalRun = spawn(process.execPath, [CLI, 'train', 'tiny.gan.json', '--out', runsDir, '--steps', '3000'], { cwd: workspace, stdio: 'ignore' });
-    const [{ info }] = await waitUntil('the terminal run to start', async () => ((await runInfos(runsDir)).length ? runInfos(runsDir) : null), 30_000);
+    const [{ info }] = await waitFor('the terminal run to start', async () => ((await runInfos(runsDir)).length ? runInfos(runsDir) : null), 30_000);
     const suffix = info.id.slice('tiny-'.length);
     const row = page.locator('.monaco-list-row', { hasText: suffix }).first();
     await row.waitFor({ timeout: 30_000 });
     await page.locator('.monaco-list-row', { hasText: /^tiny/ }).first().waitFor({ timeout: 10_000 });
     // The description moves with the run (step and losses), with no refresh.
     const described = async () => ((await row.textContent()) ?? '').match(/running · (\d+)\/3000/);
-    const firstStep = Number((await waitUntil('a step in the tree', described, 30_000))[1]);
-    await waitUntil('the tree to move on', async () => Number((await described())?.[1] ?? 0) > firstStep, 30_000);
+    const firstStep = Number((await waitFor('a step in the tree', described, 30_000))[1]);
+    await waitFor('the tree to move on', async () => Number((await described())?.[1] ?? 0) > firstStep, 30_000);
 
     // Its monitor (a click on the run) grows as the terminal's trainer writes.
     await row.click();
     const monitor = await vscode.webviewFrame('#loss-chart', 60_000);
     const points = async () => Number((await monitor.getAttribute('#loss-chart', 'data-point-count')) ?? 0);
-    await waitUntil('points in the monitor', async () => (await points()) >= 3, 30_000);
+    await waitFor('points in the monitor', async () => (await points()) >= 3, 30_000);
     const before = await points();
-    await waitUntil('the monitor to follow the terminal run', async () => (await points()) >= before + 5, 30_000);
+    await waitFor('the monitor to follow the terminal run', async () => (await points()) >= before + 5, 30_000);
     await vscode.screenshot('runs-view-terminal-run.png');
     // Stop it from the tree (its inline Stop action): the terminal's trainer stops like on Ctrl-C.
     // (The row is redrawn as the run moves; the click is repeated until the extension answers.)
@@ -151,7 +142,7 @@ describe('runs in the editor, in a real VS Code', () => {
       await asked.waitFor({ timeout: 5_000 }).catch(() => undefined);
       if (attempt === 5) throw new Error('the Stop action of the terminal run did not answer');
     }
-    await waitUntil('the terminal run to stop', async () => (await runInfos(runsDir)).every((r) => r.info.status === 'stopped'), 60_000);
+    await waitFor('the terminal run to stop', async () => (await runInfos(runsDir)).every((r) => r.info.status === 'stopped'), 60_000);
     const child = terminalRun;
     const exitCode = child.exitCode ?? (await new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code))));
     assert.equal(exitCode, 130, 'the CLI exits as stopped');
@@ -163,9 +154,9 @@ describe('runs in the editor, in a real VS Code', () => {
     const { page } = vscode;
     await vscode.openFile('tiny.gan.json');
     await runWithLearningRate('0.002');
-    await waitUntil('the first palette run', async () => (await runInfos(runsDir)).length === 2, 60_000);
+    await waitFor('the first palette run', async () => (await runInfos(runsDir)).length === 2, 60_000);
     await runWithLearningRate('0.0001');
-    const all = await waitUntil(
+    const all = await waitFor(
       'both palette runs to complete',
       async () => {
         const infos = await runInfos(runsDir);
@@ -220,7 +211,7 @@ describe('runs in the editor, in a real VS Code', () => {
     await pick('Discriminator learning rate');
     await answer('New value of discriminator.optimizer.learningRate', '0.001');
     await pick('Start fork');
-    const fork = await waitUntil(
+    const fork = await waitFor(
       'the fork to complete',
       async () => (await runInfos(runsDir)).find((r) => r.info.parent === parent.dir && r.info.status === 'completed'),
       90_000,
@@ -247,9 +238,9 @@ describe('runs in the editor, in a real VS Code', () => {
     await form.fill('#field-training_steps', '500');
     await form.press('#field-training_steps', 'Tab');
     const file = path.join(workspace, 'tiny.gan.json');
-    await waitUntil('the form to write the file', async () => (await readFile(file, 'utf8')).includes('"steps": 500'), 15_000);
+    await waitFor('the form to write the file', async () => (await readFile(file, 'utf8')).includes('"steps": 500'), 15_000);
     await form.selectOption('#field-generator_activation', 'tanh');
-    await waitUntil('the activation to be written', async () => (await readFile(file, 'utf8')).includes('"activation": "tanh"'), 15_000);
+    await waitFor('the activation to be written', async () => (await readFile(file, 'utf8')).includes('"activation": "tanh"'), 15_000);
     const text = await readFile(file, 'utf8');
     for (const comment of ['// Tiny ring experiment for the end-to-end tests.', '// Keep this comment', '/* Small networks, so a run takes seconds. */']) {
       assert.ok(text.includes(comment), `kept: ${comment}\n${text}`);
@@ -261,7 +252,7 @@ describe('runs in the editor, in a real VS Code', () => {
     await vscode.screenshot('config-form.png');
     await form.fill('#field-training_batchSize', '32');
     await form.press('#field-training_batchSize', 'Tab');
-    await waitUntil('the fix to be written', async () => (await readFile(file, 'utf8')).includes('"batchSize": 32'), 15_000);
+    await waitFor('the fix to be written', async () => (await readFile(file, 'utf8')).includes('"batchSize": 32'), 15_000);
   });
 
   it('creates a new experiment from a template', async () => {
@@ -307,7 +298,7 @@ describe('runs in the editor, in a real VS Code', () => {
     }
     assert.match((await dialog.textContent()) ?? '', /Delete tiny-/);
     await dialog.locator('.monaco-button', { hasText: 'Delete' }).first().click();
-    await waitUntil('the run folder to be removed', async () => !(await runInfos(runsDir)).some((r) => r.dir === stopped.dir), 15_000);
+    await waitFor('the run folder to be removed', async () => !(await runInfos(runsDir)).some((r) => r.dir === stopped.dir), 15_000);
     await row.waitFor({ state: 'detached', timeout: 15_000 });
   });
 });
