@@ -16,7 +16,7 @@ async function shoot(theme: Theme, file: string, seconds: number): Promise<void>
   try {
     await vscode.openFile('ring8.gan.json');
     await vscode.runCommand('GAN: Start GAN run');
-    await vscode.webviewFrame('#loss-chart', 90_000);
+    await vscode.monitorPanelFrame('', 90_000);
     // Let it train, then give the monitor the whole window.
     await vscode.page.waitForTimeout(seconds * 1000);
     await vscode.runCommand('View: Close Primary Side Bar');

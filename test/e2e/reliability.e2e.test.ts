@@ -49,7 +49,7 @@ const pointsAtLeast = (monitor: Frame, n: number, timeout = 60_000) =>
 async function startTiny(vscode: VsCode, points: number): Promise<Frame> {
   await vscode.openFile('tiny.gan.json');
   await vscode.runCommand('GAN: Start GAN run');
-  const monitor = await vscode.webviewFrame('#loss-chart', 90_000);
+  const monitor = await vscode.monitorPanelFrame('', 90_000);
   await pointsAtLeast(monitor, points);
   return monitor;
 }
@@ -73,14 +73,14 @@ describe('reliability in a real VS Code', () => {
     await vscode.page.locator('.tab.active', { hasText: 'grid25.gan.json' }).last().waitFor({ timeout: 10_000 });
     await vscode.page.waitForTimeout(3000);
     await monitorTab.click();
-    monitor = await vscode.webviewFrame('#loss-chart[data-point-count]', 30_000);
+    monitor = await vscode.monitorPanelFrame('', 30_000, '#loss-chart[data-point-count]');
     const before = await assertContinuous(monitor, 'after re-show');
     await pointsAtLeast(monitor, before / 10 + 3);
     await assertContinuous(monitor, 'live after re-show');
 
     // A window reload: the panel comes back through its serializer and reloads from the run directory.
     await vscode.reload();
-    monitor = await vscode.webviewFrame('#loss-chart[data-point-count]', 90_000);
+    monitor = await vscode.monitorPanelFrame('', 90_000, '#loss-chart[data-point-count]');
     const [runId] = await readdir(path.join(workspace, 'runs'));
     const runDir = path.join(workspace, 'runs', runId);
     await monitor.waitForFunction(() => document.querySelector('#status')?.textContent !== 'running', undefined, { timeout: 30_000 });
@@ -168,7 +168,7 @@ describe('reliability in a real VS Code', () => {
     await pick.fill('ring8');
     await page.locator('.quick-input-list .monaco-list-row', { hasText: 'ring8.gan.json' }).first().waitFor({ timeout: 10_000 });
     await page.keyboard.press('Enter');
-    const monitor = await vscode.webviewFrame('#loss-chart', 90_000);
+    const monitor = await vscode.monitorPanelFrame('', 90_000);
     await pointsAtLeast(monitor, 2);
     assert.equal((await readdir(path.join(ws, 'trusted-runs'))).length, 1, 'once trusted, the workspace runsFolder applies');
     assert.deepEqual(await readdir(path.join(ws, 'runs')), ['old-1']);

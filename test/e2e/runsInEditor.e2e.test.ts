@@ -111,24 +111,30 @@ describe('runs in the editor, in a real VS Code', () => {
 
     // The runs folder does not exist yet: the terminal run creates it.
     // A terminal's `gan-workbench train`: another process, nothing tells VS Code about it.
-    terminalRun = spawn(process.execPath, [CLI, 'train', 'tiny.gan.json', '--out', runsDir, '--steps', '3000'], { cwd: workspace, stdio: 'ignore' });
+    terminalRun = spawn(process.execPath, [CLI, 'train', 'tiny.gan.json', '--out', runsDir, '--steps', '20000'], { cwd: workspace, stdio: 'ignore' });
     const [{ info }] = await waitFor('the terminal run to start', async () => ((await runInfos(runsDir)).length ? runInfos(runsDir) : null), 30_000);
     const suffix = info.id.slice('tiny-'.length);
     const row = page.locator('.monaco-list-row', { hasText: suffix }).first();
     await row.waitFor({ timeout: 30_000 });
     await page.locator('.monaco-list-row', { hasText: /^tiny/ }).first().waitFor({ timeout: 10_000 });
     // The description moves with the run (step and losses), with no refresh.
-    const described = async () => ((await row.textContent()) ?? '').match(/running · (\d+)\/3000/);
+    const described = async () => ((await row.textContent()) ?? '').match(/running · (\d+)\/20000/);
     const firstStep = Number((await waitFor('a step in the tree', described, 30_000))[1]);
     await waitFor('the tree to move on', async () => Number((await described())?.[1] ?? 0) > firstStep, 30_000);
 
-    // Its monitor (a click on the run) grows as the terminal's trainer writes.
+    // A click on the run opens its monitor in an editor tab and in the side panel's Monitor view;
+    // each of the two webviews grows on its own as the terminal's trainer writes.
     await row.click();
-    const monitor = await vscode.webviewFrame('#loss-chart', 60_000);
-    const points = async () => Number((await monitor.getAttribute('#loss-chart', 'data-point-count')) ?? 0);
-    await waitFor('points in the monitor', async () => (await points()) >= 3, 30_000);
-    const before = await points();
-    await waitFor('the monitor to follow the terminal run', async () => (await points()) >= before + 5, 30_000);
+    for (const [where, frame] of [
+      ['editor tab', await vscode.monitorPanelFrame(suffix, 60_000)],
+      ['side panel', await vscode.monitorViewFrame(60_000)],
+    ] as const) {
+      const points = async () => Number((await frame.getAttribute('#loss-chart', 'data-point-count')) ?? 0);
+      await waitFor(`points in the monitor (${where})`, async () => (await points()) >= 3, 30_000);
+      const before = await points();
+      await waitFor(`the monitor (${where}) to follow the terminal run`, async () => (await points()) >= before + 5, 30_000);
+      assert.match((await frame.textContent('.run-name')) ?? '', /tiny/, `the ${where} names the run`);
+    }
     await vscode.screenshot('runs-view-terminal-run.png');
     // Stop it from the tree (its inline Stop action): the terminal's trainer stops like on Ctrl-C.
     // (The row is redrawn as the run moves; the click is repeated until the extension answers.)
@@ -287,14 +293,17 @@ describe('runs in the editor, in a real VS Code', () => {
     const dialog = page.locator('.monaco-dialog-box');
     // (A tree refresh closes an open context menu: the right-click is repeated until the dialog shows.)
     for (let attempt = 1; !(await dialog.isVisible()); attempt++) {
-      await row.click({ button: 'right' });
-      await page
+      await row.click({ button: 'right', timeout: 5_000 }).catch(() => undefined);
+      const clicked = await page
         .locator('.context-view .action-label', { hasText: 'Delete run' })
         .first()
         .click({ timeout: 5_000 })
-        .catch(() => undefined);
+        .then(() => true)
+        .catch(() => false);
       await dialog.waitFor({ timeout: 5_000 }).catch(() => undefined);
-      if (attempt === 5) throw new Error('the delete confirmation did not show');
+      if (attempt === 5) throw new Error(`the delete confirmation did not show (screenshot: ${await vscode.screenshot('delete-menu.png')})`);
+      // A menu left open blocks the next right-click.
+      if (!clicked) await page.keyboard.press('Escape');
     }
     assert.match((await dialog.textContent()) ?? '', /Delete tiny-/);
     await dialog.locator('.monaco-button', { hasText: 'Delete' }).first().click();

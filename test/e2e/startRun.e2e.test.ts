@@ -33,7 +33,7 @@ describe('GAN: Start GAN run in a real VS Code', () => {
     await vscode.openFile('ring8.gan.json');
     await vscode.runCommand('GAN: Start GAN run');
 
-    const monitor = await vscode.webviewFrame('#loss-chart', 90_000);
+    const monitor = await vscode.monitorPanelFrame('', 90_000);
     const points = async () => Number((await monitor.getAttribute('#loss-chart', 'data-point-count')) ?? 0);
     await monitor.waitForFunction(() => Number(document.querySelector('#loss-chart')?.getAttribute('data-point-count') ?? 0) >= 3, undefined, {
       timeout: 90_000,

@@ -194,19 +194,34 @@ export class VsCode {
       .waitFor({ timeout: 15_000 });
   }
 
-  /** The content frame of the first webview that contains `selector`. */
-  async webviewFrame(selector: string, timeoutMs = 60_000): Promise<Frame> {
+  /**
+   * The content frame of the first webview that contains `selector`; with `title`, only a webview
+   * whose document title matches it (the editor's monitor panel is "GAN run <run id>", the side
+   * panel's monitor view "GAN run", so a test can tell the two apart).
+   */
+  async webviewFrame(selector: string, timeoutMs = 60_000, title?: RegExp): Promise<Frame> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       for (const frame of this.page.frames()) {
         if (frame === this.page.mainFrame()) continue;
+        if (title && !title.test(await frame.title().catch(() => ''))) continue;
         const found = await frame.$(selector).catch(() => null);
         if (found) return frame;
       }
       await this.page.waitForTimeout(250);
     }
     const shot = await this.screenshot(`no-webview-${selector.replace(/[^A-Za-z0-9_-]+/g, '_')}.png`).catch(() => 'none');
-    throw new Error(`no webview with ${selector} appeared within ${timeoutMs} ms (screenshot: ${shot})`);
+    throw new Error(`no webview with ${selector}${title ? ` titled ${String(title)}` : ''} appeared within ${timeoutMs} ms (screenshot: ${shot})`);
+  }
+
+  /** The run monitor in an editor tab (of the run whose id contains `runId`, when given). */
+  async monitorPanelFrame(runId = '', timeoutMs = 60_000, selector = '#loss-chart'): Promise<Frame> {
+    return this.webviewFrame(selector, timeoutMs, new RegExp(`^GAN run \\S*${runId.replace(/[^A-Za-z0-9-]/g, '')}`));
+  }
+
+  /** The compact run monitor in the side panel. */
+  async monitorViewFrame(timeoutMs = 60_000): Promise<Frame> {
+    return this.webviewFrame('#loss-chart', timeoutMs, /^GAN run$/);
   }
 
   async screenshot(name: string): Promise<string> {
