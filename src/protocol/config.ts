@@ -44,7 +44,13 @@ export const mlpNetworkSchema = z
       .boolean()
       .describe('Batch normalization after each hidden Dense layer (batch statistics while training, running averages when sampling).')
       .default(false),
-    optimizer: optimizerSchema.default({ type: 'adam', learningRate: 2e-4, beta1: 0.5, beta2: 0.999, epsilon: 1e-8 }),
+    optimizer: optimizerSchema
+      .optional()
+      .describe(
+        'Optimizer of this network. When absent, the one of the paper behind training.cost: Adam 2e-4, β1 0.5, β2 0.999 (Radford et al. 2016) for ' +
+          'cross-entropy, hinge and least-squares; RMSProp 5e-5 for wasserstein (Arjovsky et al. 2017); Adam 1e-4, β1 0, β2 0.9 for wgan-gp ' +
+          '(Gulrajani et al. 2017). When present it is used as written (its own omitted fields take its own defaults).',
+      ),
   })
   .describe('Network architecture and optimizer.');
 
@@ -82,20 +88,139 @@ export const dataSchema = z
 export const generatorCostSchema = z
   .enum(['non-saturating', 'minimax', 'maximum-likelihood'])
   .describe(
-    "The generator's cost (seed 003 §3; Goodfellow 2016 tutorial). " +
+    "The generator's cost against the cross-entropy discriminator (seed 003 §3; Goodfellow 2016 tutorial); only with training.cost " +
+      '"cross-entropy" (the other costs define their own). ' +
       'non-saturating: J(G) = -½ E[log D(G(z))], strong gradients when D rejects the samples (the default). ' +
       'minimax: J(G) = -J(D), i.e. G minimizes ½ E[log(1 - D(G(z)))]; its gradient vanishes as D(G(z)) → 0. ' +
       'maximum-likelihood: J(G) = -½ E[exp(σ⁻¹(D(G(z))))], which minimizes KL(p_data ‖ p_model) when D is optimal.',
   );
 
+export const crossEntropyCostSchema = z
+  .strictObject({
+    type: z
+      .literal('cross-entropy')
+      .describe(
+        'The original GAN (Goodfellow et al. 2014; seed 003 §3): D is a classifier of real vs generated, trained on the cross-entropy ' +
+          'J(D) = -½ E[log D(x)] - ½ E[log(1 - D(G(z)))] with D(x) = σ(output); G minimizes training.generatorCost.',
+      ),
+  })
+  .describe('Cross-entropy discriminator (Goodfellow et al. 2014).');
+
+export const wassersteinCostSchema = z
+  .strictObject({
+    type: z
+      .literal('wasserstein')
+      .describe(
+        'WGAN (Arjovsky, Chintala & Bottou 2017, Algorithm 1): D is a critic f whose raw output is a score, not a probability. The critic ' +
+          'minimizes E[f(G(z))] - E[f(x)] (it maximizes the Wasserstein estimate E[f(x)] - E[f(G(z))]) and after each of its updates every ' +
+          'critic parameter is clipped to [-clip, clip] to keep f Lipschitz; G minimizes -E[f(G(z))]. Paper defaults, applied when the fields ' +
+          'are absent: RMSProp at 5e-5 for both networks (the paper found momentum-based optimizers such as Adam unstable), n_critic = ' +
+          'training.dStepsPerGStep = 5.',
+      ),
+    clip: finitePositive(
+      'c: after each critic update every critic parameter (weights, biases, batch-norm scale and shift) is clipped to [-c, c] ' +
+        '(Arjovsky et al. 2017: c = 0.01).',
+    ).default(0.01),
+  })
+  .describe('Wasserstein critic with weight clipping (Arjovsky et al. 2017).');
+
+export const wganGpCostSchema = z
+  .strictObject({
+    type: z
+      .literal('wgan-gp')
+      .describe(
+        'WGAN-GP (Gulrajani et al. 2017, Algorithm 1): the Wasserstein critic without clipping; its loss E[D(G(z))] - E[D(x)] adds the ' +
+          'gradient penalty λ·E[(‖∇D(x̂)‖₂ - 1)²] on random interpolates x̂ = εx + (1 - ε)G(z), ε ~ U[0, 1] per sample. G minimizes ' +
+          '-E[D(G(z))]. Paper defaults, applied when the fields are absent: Adam at 1e-4 with β1 0, β2 0.9 for both networks, n_critic = ' +
+          'training.dStepsPerGStep = 5. The paper uses no batch norm in the critic (it mixes the samples the penalty treats one by one); ' +
+          'with discriminator.batchNorm the penalty is still computed, on the batch of interpolates.',
+      ),
+    lambda: z
+      .number()
+      .min(0)
+      .finite()
+      .describe('λ: weight of the gradient penalty (Gulrajani et al. 2017: 10). 0 leaves the critic unconstrained.')
+      .default(10),
+  })
+  .describe('Wasserstein critic with gradient penalty (Gulrajani et al. 2017).');
+
+export const hingeCostSchema = z
+  .strictObject({
+    type: z
+      .literal('hinge')
+      .describe(
+        "Hinge loss (Miyato et al. 2018, eqs. 16-17; Lim & Ye 2017) on D's raw output: D minimizes E[max(0, 1 - D(x))] + " +
+          'E[max(0, 1 + D(G(z)))], G minimizes -E[D(G(z))].',
+      ),
+  })
+  .describe('Hinge loss (Miyato et al. 2018).');
+
+export const leastSquaresCostSchema = z
+  .strictObject({
+    type: z
+      .literal('least-squares')
+      .describe(
+        "LSGAN (Mao et al. 2017, eq. 2) on D's raw (linear) output: D minimizes ½ E[(D(x) - b)²] + ½ E[(D(G(z)) - a)²], G minimizes " +
+          '½ E[(D(G(z)) - c)²]. The default 0-1 coding a = 0, b = c = 1 is the one of their experiments; a = -1, b = 1, c = 0 ' +
+          '(b - c = 1, b - a = 2) makes G minimize the Pearson χ² divergence (§3.2).',
+      ),
+    a: z.number().finite().describe("a: the target of D's output on generated samples (Mao et al. 2017).").default(0),
+    b: z.number().finite().describe("b: the target of D's output on real samples (Mao et al. 2017).").default(1),
+    c: z.number().finite().describe('c: the output G wants D to give its samples (Mao et al. 2017).').default(1),
+  })
+  .describe('Least squares (Mao et al. 2017).');
+
+export const costSchema = z
+  .discriminatedUnion('type', [crossEntropyCostSchema, wassersteinCostSchema, wganGpCostSchema, hingeCostSchema, leastSquaresCostSchema])
+  .describe(
+    "The adversarial game's costs: what D minimizes and what G minimizes. cross-entropy (the default) is Goodfellow et al. 2014 with " +
+      "training.generatorCost; the others read D's raw output as a score and may imply optimizer and k defaults (see each).",
+  );
+
+/** What a cost implies for the fields left out (Arjovsky et al. 2017; Gulrajani et al. 2017). Explicit fields win. */
+export const COST_DEFAULTS = {
+  'cross-entropy': { dStepsPerGStep: 1, optimizer: { type: 'adam', learningRate: 2e-4, beta1: 0.5, beta2: 0.999, epsilon: 1e-8 } },
+  wasserstein: { dStepsPerGStep: 5, optimizer: { type: 'rmsprop', learningRate: 5e-5, decay: 0.9, momentum: 0, epsilon: 1e-8 } },
+  'wgan-gp': { dStepsPerGStep: 5, optimizer: { type: 'adam', learningRate: 1e-4, beta1: 0, beta2: 0.9, epsilon: 1e-8 } },
+  hinge: { dStepsPerGStep: 1, optimizer: { type: 'adam', learningRate: 2e-4, beta1: 0.5, beta2: 0.999, epsilon: 1e-8 } },
+  'least-squares': { dStepsPerGStep: 1, optimizer: { type: 'adam', learningRate: 2e-4, beta1: 0.5, beta2: 0.999, epsilon: 1e-8 } },
+} as const satisfies Record<z.infer<typeof costSchema>['type'], { dStepsPerGStep: number; optimizer: z.infer<typeof optimizerSchema> }>;
+
+const COST_TYPES = costSchema.options.map((option) => option.shape.type.value);
+
 export const trainingSchema = z
   .strictObject({
     steps: positiveInt('Training iterations; each is k discriminator updates and one generator update.').max(1e9).default(3000),
     batchSize: positiveInt('m: real and generated samples in each minibatch.').max(65536).default(64),
-    dStepsPerGStep: positiveInt('k: discriminator updates per generator update (Goodfellow et al. 2014, Algorithm 1).').max(100).default(1),
-    generatorCost: generatorCostSchema.default('non-saturating'),
+    dStepsPerGStep: positiveInt(
+      'k: discriminator (critic) updates per generator update (Goodfellow et al. 2014, Algorithm 1; n_critic in Arjovsky et al. 2017 and ' +
+        'Gulrajani et al. 2017). When absent: 5 for the wasserstein and wgan-gp costs (their papers), else 1.',
+    )
+      .max(100)
+      .optional(),
+    cost: costSchema.default({ type: 'cross-entropy' }),
+    generatorCost: generatorCostSchema.optional(),
   })
-  .describe('The training loop (Goodfellow et al. 2014, Algorithm 1).');
+  .superRefine((training, ctx) => {
+    // Runs on partly invalid values too (zod reports every problem at once): look only at what parsed.
+    const costType: unknown = (training.cost as { type?: unknown } | undefined)?.type;
+    if (typeof costType !== 'string' || !COST_TYPES.includes(costType as never)) return;
+    if (costType !== 'cross-entropy' && training.generatorCost !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['generatorCost'],
+        message: `applies only to training.cost "cross-entropy"; the "${costType}" cost defines its own generator cost, so remove this field`,
+      });
+    }
+    if (training.cost.type === 'least-squares' && training.cost.a === training.cost.b) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['cost', 'b'],
+        message: `must differ from training.cost.a (both are ${training.cost.b}: D would have no real/generated targets to tell apart)`,
+      });
+    }
+  })
+  .describe('The training loop (Goodfellow et al. 2014, Algorithm 1) and its costs.');
 
 export const latentSchema = z
   .strictObject({
@@ -116,7 +241,7 @@ export const loggingSchema = z
   })
   .describe('What the trainer writes to the run directory, and how often.');
 
-export const ganConfigSchema = z
+const ganConfigObjectSchema = z
   .strictObject({
     $schema: z.string().optional().describe('JSON Schema of this file (optional; the extension supplies it).'),
     name: z
@@ -132,8 +257,11 @@ export const ganConfigSchema = z
     data: dataSchema,
     latent: latentSchema.default({ size: 2, distribution: 'normal' }),
     generator: mlpNetworkSchema.describe('The generator G(z; θ_g).'),
-    discriminator: mlpNetworkSchema.describe('The discriminator D(x; θ_d); outputs the probability that x is real.'),
-    training: trainingSchema.default({ steps: 3000, batchSize: 64, dStepsPerGStep: 1, generatorCost: 'non-saturating' }),
+    discriminator: mlpNetworkSchema.describe(
+      'The discriminator D(x; θ_d): with the cross-entropy cost σ(output) is the probability that x is real; with the other costs ' +
+        'its raw output is a score (the critic of the Wasserstein costs).',
+    ),
+    training: trainingSchema.default({ steps: 3000, batchSize: 64, cost: { type: 'cross-entropy' } }),
     logging: loggingSchema.default({
       metricsEvery: 10,
       histogramsEvery: 50,
@@ -146,6 +274,31 @@ export const ganConfigSchema = z
   })
   .describe('A GAN Workbench experiment.');
 
+/**
+ * Fills the fields whose default depends on the cost (k and both optimizers; the generator cost of
+ * the cross-entropy game). Fields written in the config are kept: explicit fields win.
+ */
+function withCostDefaults(config: z.output<typeof ganConfigObjectSchema>) {
+  const { steps, batchSize, dStepsPerGStep, cost, generatorCost } = config.training;
+  const defaults = COST_DEFAULTS[cost.type];
+  const optimizer = (network: typeof config.generator) => ({ ...network, optimizer: network.optimizer ?? { ...defaults.optimizer } });
+  return {
+    ...config,
+    generator: optimizer(config.generator),
+    discriminator: optimizer(config.discriminator),
+    training: {
+      steps,
+      batchSize,
+      dStepsPerGStep: dStepsPerGStep ?? defaults.dStepsPerGStep,
+      cost,
+      // Present exactly for the cross-entropy cost, so a resolved config validates again as it is.
+      ...(cost.type === 'cross-entropy' ? { generatorCost: generatorCost ?? ('non-saturating' as const) } : {}),
+    },
+  };
+}
+
+export const ganConfigSchema = ganConfigObjectSchema.transform(withCostDefaults);
+
 /** The config as written (defaults optional). */
 export type GanConfigInput = z.input<typeof ganConfigSchema>;
 /** The config after validation, with every default filled in. */
@@ -154,6 +307,9 @@ export type DataConfig = GanConfig['data'];
 export type NetworkConfig = GanConfig['generator'];
 export type OptimizerConfig = NetworkConfig['optimizer'];
 export type GeneratorCost = z.infer<typeof generatorCostSchema>;
+export type TrainingConfig = GanConfig['training'];
+export type CostConfig = TrainingConfig['cost'];
+export type CostType = CostConfig['type'];
 
 export interface ConfigProblem {
   /** Path of the field, e.g. `training.batchSize`; empty for the whole file. */
@@ -194,7 +350,17 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
 const unionChoices: Record<string, string[]> = {
   data: dataSchema.options.map((option) => option.shape.type.value),
   optimizer: optimizerSchema.options.map((option) => option.shape.type.value),
+  cost: COST_TYPES,
 };
+
+/** The cost each cost-specific field belongs to, e.g. `clip` → wasserstein (for "unknown field" messages). */
+const costOfField = new Map<string, string>(
+  costSchema.options.flatMap((option) =>
+    Object.keys(option.shape)
+      .filter((key) => key !== 'type')
+      .map((key) => [key, option.shape.type.value] as [string, string]),
+  ),
+);
 
 /** Turns zod's issues into messages that say what was expected and what was found. */
 function problemsFromIssues(issues: z.core.$ZodIssue[], input: unknown): ConfigProblem[] {
@@ -206,7 +372,12 @@ function problemsFromIssues(issues: z.core.$ZodIssue[], input: unknown): ConfigP
     switch (issue.code) {
       case 'unrecognized_keys':
         for (const key of issue.keys) {
-          problems.push({ path: [...path, key], message: 'unknown field (remove it or check its spelling)' });
+          const owner = path[path.length - 1] === 'cost' ? costOfField.get(key) : undefined;
+          const costType = valueAt(input, [...issue.path, 'type']);
+          const message = owner
+            ? `belongs to the "${owner}" cost, not ${describeValue(costType ?? 'cross-entropy')} (set training.cost.type to "${owner}" or remove it)`
+            : 'unknown field (remove it or check its spelling)';
+          problems.push({ path: [...path, key], message });
         }
         continue;
       case 'invalid_type':
@@ -220,6 +391,10 @@ function problemsFromIssues(issues: z.core.$ZodIssue[], input: unknown): ConfigP
         break;
       case 'invalid_value':
         message = `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${describeValue(found)}`;
+        break;
+      case 'custom':
+        // Our own cross-field checks: the message already says what was found.
+        message = issue.message;
         break;
       case 'invalid_union': {
         const choices = unionChoices[String(path[path.length - 2])];

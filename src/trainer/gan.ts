@@ -1,14 +1,16 @@
 /**
- * The GAN and its training step: Goodfellow et al. 2014, Algorithm 1 (seed 003 §3). One step is
- * k discriminator updates, each on m real and m generated samples, then one generator update on
- * m fresh noise vectors.
+ * The GAN and its training step: Goodfellow et al. 2014, Algorithm 1 (seed 003 §3), with the costs of
+ * training.cost. One step is k discriminator (critic) updates, each on m real and m generated
+ * samples, then one generator update on m fresh noise vectors. The Wasserstein costs follow their
+ * papers' Algorithm 1: weight clipping after every critic update (Arjovsky et al. 2017), or the
+ * gradient penalty inside the critic's loss (Gulrajani et al. 2017).
  */
 import * as tf from '@tensorflow/tfjs-core';
-// Gradients of every op live in a separate module of tfjs-core.
-import '@tensorflow/tfjs-core/dist/register_all_gradients';
+// Registers tfjs's gradients and the ones a gradient of a gradient (WGAN-GP) needs.
+import './secondOrderGradients';
 import type { GanConfig, OptimizerConfig } from '../protocol/config';
 import type { DataSource } from './data';
-import { discriminatorCost, generatorCost } from './losses';
+import { adversarialGeneratorCost, criticCost, gradientPenalty, interpolates, wassersteinEstimate } from './losses';
 import { Mlp } from './mlp';
 import { Random, randomStream } from './random';
 
@@ -25,10 +27,22 @@ export function makeOptimizer(config: OptimizerConfig): tf.Optimizer {
 
 /** What one step reports: its losses always (a divergence check needs them every step). */
 export interface StepResult {
+  /** D's loss in the last critic update (before it), the gradient penalty included. */
   dLoss: number;
   gLoss: number;
-  /** D(x) and D(G(z)) per sample of the last discriminator update, when asked for. */
-  outputs: { dReal: Float32Array; dFake: Float32Array } | null;
+  /** D's outputs per sample of the last discriminator update, when asked for. */
+  outputs: {
+    /** σ(D's output): the probability D gives that x is real for the cross-entropy cost; for the others a squashed score. */
+    dReal: Float32Array;
+    dFake: Float32Array;
+    /** D's raw output: logits for the cross-entropy cost, the critic's score for the others. */
+    criticReal: Float32Array;
+    criticFake: Float32Array;
+  } | null;
+  /** wasserstein, wgan-gp: E[D(x)] - E[D(G(z))] over the last critic update's minibatches (before it); else null. */
+  wassersteinEstimate: number | null;
+  /** wgan-gp: the penalty term λ·E[(‖∇D(x̂)‖₂ - 1)²] of the last critic update's loss; else null. */
+  gradientPenalty: number | null;
 }
 
 /**
@@ -75,13 +89,25 @@ export class Gan {
     return tf.tensor2d(this.data.sample(this.random, count), [count, this.data.dimension]);
   }
 
+  /** One ε ~ U[0, 1] per row, for WGAN-GP's interpolates (drawn from the checkpointed stream). */
+  private interpolationWeights(count: number): tf.Tensor2D {
+    return tf.tensor2d(this.random.fillUniform(new Float32Array(count), 0, 1), [count, 1]);
+  }
+
+  /** WGAN: every critic parameter back into [-c, c] (Arjovsky et al. 2017, Algorithm 1). */
+  private clipCritic(c: number): void {
+    tf.tidy(() => {
+      for (const variable of this.discriminator.trainableVariables()) variable.assign(tf.clipByValue(variable, -c, c));
+    });
+  }
+
   /**
    * One training iteration. Returns its losses; with `withOutputs`, also D's outputs on the last
    * real and generated minibatch. Every tensor it makes is freed, even when it throws.
    */
   async step(withOutputs: boolean): Promise<StepResult> {
-    const m = this.config.training.batchSize;
-    const k = this.config.training.dStepsPerGStep;
+    const { batchSize: m, dStepsPerGStep: k, cost } = this.config.training;
+    const wasserstein = cost.type === 'wasserstein' || cost.type === 'wgan-gp';
     const owned: tf.Tensor[] = [];
     const own = <T extends tf.Tensor>(t: T): T => {
       owned.push(t);
@@ -90,43 +116,67 @@ export class Gan {
     try {
       let dLoss: tf.Scalar | null = null;
       let logits: { real: tf.Tensor; fake: tf.Tensor } | null = null;
+      let estimate: tf.Scalar | null = null;
+      let penalty: tf.Scalar | null = null;
       for (let i = 0; i < k; i++) {
         const last = i === k - 1;
         const real = own(this.realBatch(m));
         const z = own(this.noise(m));
         // G(z) is an input to D's update: no gradient flows into G here.
         const fake = own(tf.tidy(() => this.generator.apply(z, true)));
+        const penalized = cost.type === 'wgan-gp' ? { lambda: cost.lambda, epsilon: own(this.interpolationWeights(m)) } : null;
         dLoss = own(
           this.discriminatorOptimizer.minimize(
             () => {
               const onReal = this.discriminator.apply(real, true);
               const onFake = this.discriminator.apply(fake, true);
-              // Kept out of the gradient tape's tidy when the outputs are wanted.
+              // Kept out of the gradient tape's tidy when they are reported.
               if (last && withOutputs) logits = { real: own(tf.keep(onReal)), fake: own(tf.keep(onFake)) };
-              return discriminatorCost(onReal, onFake);
+              if (last && wasserstein) estimate = own(tf.keep(wassersteinEstimate(onReal, onFake)));
+              const loss = criticCost(cost, onReal, onFake);
+              if (!penalized) return loss;
+              // The penalty is part of the critic's loss, so its gradient (a second derivative) moves the critic.
+              const points = interpolates(real, fake, penalized.epsilon);
+              const term = tf.mul(
+                gradientPenalty((x) => this.discriminator.apply(x, true), points),
+                penalized.lambda,
+              ) as tf.Scalar;
+              if (last) penalty = own(tf.keep(term));
+              return tf.add(loss, term);
             },
             true,
             this.discriminator.trainableVariables(),
           ) as tf.Scalar,
         );
+        if (cost.type === 'wasserstein') this.clipCritic(cost.clip);
       }
       const z = own(this.noise(m));
       const gLoss = own(
         this.generatorOptimizer.minimize(
-          () => generatorCost(this.config.training.generatorCost, this.discriminator.apply(this.generator.apply(z, true), true)),
+          () => adversarialGeneratorCost(this.config.training, this.discriminator.apply(this.generator.apply(z, true), true)),
           true,
           this.generator.trainableVariables(),
         ) as tf.Scalar,
       );
-      const [dLossValue, gLossValue] = await Promise.all([(dLoss as tf.Scalar).data(), gLoss.data()]);
+      const read = async (t: tf.Scalar | null) => (t ? (await t.data())[0] : null);
+      // (Assigned inside the loss closures, which TypeScript's narrowing does not see.)
+      const [dLossValue, gLossValue, estimateValue, penaltyValue] = await Promise.all(
+        [dLoss, gLoss, estimate as tf.Scalar | null, penalty as tf.Scalar | null].map(read),
+      );
       let outputs: StepResult['outputs'] = null;
       const captured = logits as { real: tf.Tensor; fake: tf.Tensor } | null;
       if (captured) {
         const dReal = own(tf.sigmoid(captured.real));
         const dFake = own(tf.sigmoid(captured.fake));
-        outputs = { dReal: (await dReal.data()) as Float32Array, dFake: (await dFake.data()) as Float32Array };
+        const [pReal, pFake, rawReal, rawFake] = await Promise.all([dReal.data(), dFake.data(), captured.real.data(), captured.fake.data()]);
+        outputs = {
+          dReal: pReal as Float32Array,
+          dFake: pFake as Float32Array,
+          criticReal: rawReal as Float32Array,
+          criticFake: rawFake as Float32Array,
+        };
       }
-      return { dLoss: dLossValue[0], gLoss: gLossValue[0], outputs };
+      return { dLoss: dLossValue as number, gLoss: gLossValue as number, outputs, wassersteinEstimate: estimateValue, gradientPenalty: penaltyValue };
     } catch (error) {
       releaseAbandonedTape();
       throw error;
