@@ -48,14 +48,31 @@ export interface MetricsRecord {
   step: number;
   /** Unix time in milliseconds when the step finished. */
   time: number;
+  /** D's loss in the last discriminator (critic) update of the step, WGAN-GP's penalty included. */
   dLoss: number;
   gLoss: number;
-  /** Mean D(x) over the last real minibatch. */
+  /**
+   * Mean σ(D's output) over the last real minibatch. With the cross-entropy cost (the default) this
+   * is mean D(x), D's probability that x is real. The other costs train D's raw output as a score,
+   * not a probability: there σ only squashes it into [0, 1] for the same charts (higher = judged more
+   * real), and criticReal / criticFake carry the values their papers talk about.
+   */
   dReal: number;
-  /** Mean D(G(z)) over the last generated minibatch. */
+  /** Mean σ(D's output) over the last generated minibatch: mean D(G(z)) for the cross-entropy cost (see dReal). */
   dFake: number;
   /** Training steps per second since the previous record. */
   stepsPerSecond: number;
+  /** Costs other than cross-entropy: mean raw D(x), the critic's score on the last real minibatch (absent in older runs). */
+  criticReal?: number;
+  /** Costs other than cross-entropy: mean raw D(G(z)) on the last generated minibatch. */
+  criticFake?: number;
+  /**
+   * wasserstein and wgan-gp: the critic's estimate E[D(x)] - E[D(G(z))] of the Wasserstein-1
+   * distance (up to the critic's Lipschitz constant), from the last critic update's minibatches.
+   */
+  wassersteinEstimate?: number;
+  /** wgan-gp: the penalty term λ·E[(‖∇D(x̂)‖₂ - 1)²] of the last critic update (dLoss = -wassersteinEstimate + this). */
+  gradientPenalty?: number;
 }
 
 export interface HistogramRecord {

@@ -19,7 +19,7 @@ import { formatProblem } from '../protocol/config';
 import { ConfigError, loadConfigFile, resolveConfigPaths } from './configFile';
 import { loadData, type DataSource } from './data';
 import { faults } from './faults';
-import { Gan } from './gan';
+import { Gan, type StepResult } from './gan';
 import { modeQuality, type ModeQuality } from './quality';
 import { randomStream } from './random';
 import { RunWriter } from './runWriter';
@@ -123,6 +123,18 @@ function mean(values: Float32Array): number {
   let sum = 0;
   for (const value of values) sum += value;
   return values.length ? sum / values.length : NaN;
+}
+
+/** The optional MetricsRecord fields of the costs whose D is a critic, not a classifier. */
+function criticMetrics(config: GanConfig, result: StepResult): Partial<MetricsRecord> {
+  const extra: Partial<MetricsRecord> = {};
+  if (config.training.cost.type !== 'cross-entropy' && result.outputs) {
+    extra.criticReal = mean(result.outputs.criticReal);
+    extra.criticFake = mean(result.outputs.criticFake);
+  }
+  if (result.wassersteinEstimate !== null) extra.wassersteinEstimate = result.wassersteinEstimate;
+  if (result.gradientPenalty !== null) extra.gradientPenalty = result.gradientPenalty;
+  return extra;
 }
 
 function toRows(values: Float32Array, dimension: number): number[][] {
@@ -321,6 +333,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           dReal: mean(result.outputs.dReal),
           dFake: mean(result.outputs.dFake),
           stepsPerSecond: ((step - lastLog.step) * 1000) / Math.max(1, now - lastLog.time),
+          ...criticMetrics(config, result),
         };
         lastLog = { time: now, step };
         lastMetrics = record;

@@ -239,7 +239,7 @@ describe('TensorBoard export', () => {
         step: m.step,
         wallTime: m.time / 1000,
         tag,
-        value: Math.fround(m[key]),
+        value: Math.fround(m[key] as number),
       })),
     );
     assert.equal(expected.length, 24);
