@@ -8,6 +8,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendChoice, BackendName } from '../protocol/runDirectory';
 import { BACKENDS } from '../protocol/runDirectory';
+import { installWasmConvKernels } from './kernels/wasmConv';
 import { installWasmMatMul } from './kernels/wasmMatMul';
 
 export interface BackendSelection {
@@ -56,6 +57,7 @@ export const defaultLoaders: Record<BackendName, BackendLoader> = {
     wasm.setWasmPaths(wasmDirectory() + path.sep);
     await activate('wasm');
     installWasmMatMul();
+    installWasmConvKernels();
   },
   cpu: async () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports

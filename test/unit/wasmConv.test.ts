@@ -1,0 +1,206 @@
+/**
+ * The WASM convolution kernels against the pure-JS backend over a random spread of shapes,
+ * strides, dilations and paddings: forward, both gradients, conv2dTranspose and its gradients,
+ * and the double backpropagation a WGAN-GP gradient penalty runs.
+ */
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import { selectBackend } from '../../src/trainer/backend';
+import { conv2D, conv2DBackpropFilter, conv2DBackpropInput, installWasmConvKernels } from '../../src/trainer/kernels/wasmConv';
+import { Random } from '../../src/trainer/random';
+
+type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
+
+interface Case {
+  x: [number, number, number, number];
+  filter: [number, number, number, number];
+  strides: [number, number];
+  dilations: [number, number];
+  pad: Pad;
+  /** The forward output's shape, from tfjs's own conv_util. */
+  out: [number, number, number, number];
+}
+
+/**
+ * A random convolution that tfjs accepts: batch 1-4, sizes 1-12, channels 1-8, kernel 1-5,
+ * strides 1-3 or dilations 1-2 (tfjs forbids both above 1), every padding kind.
+ */
+function randomCase(random: Random, allowDilation: boolean): Case {
+  for (;;) {
+    const x: Case['x'] = [1 + random.int(4), 1 + random.int(12), 1 + random.int(12), 1 + random.int(8)];
+    const filter: Case['filter'] = [1 + random.int(5), 1 + random.int(5), x[3], 1 + random.int(8)];
+    const dilate = allowDilation && random.uniform() < 0.3;
+    const strides: Case['strides'] = dilate ? [1, 1] : [1 + random.int(3), 1 + random.int(3)];
+    const dilations: Case['dilations'] = dilate ? [1 + random.int(2), 1 + random.int(2)] : [1, 1];
+    const kind = random.int(4);
+    const pad: Pad =
+      kind === 0
+        ? 'same'
+        : kind === 1
+          ? 'valid'
+          : kind === 2
+            ? random.int(3)
+            : [
+                [0, 0],
+                [random.int(3), random.int(3)],
+                [random.int(3), random.int(3)],
+                [0, 0],
+              ];
+    const info = tf.backend_util.computeConv2DInfo(x, filter, strides, dilations, pad);
+    if (info.outHeight >= 1 && info.outWidth >= 1) return { x, filter, strides, dilations, pad, out: info.outShape as Case['out'] };
+  }
+}
+
+function describeCase(c: Case): string {
+  return `x=${c.x} filter=${c.filter} strides=${c.strides} dilations=${c.dilations} pad=${JSON.stringify(c.pad)}`;
+}
+
+/** Runs f on a backend and returns every output's values; checks that nothing leaks there. */
+function run(backend: string, f: () => tf.Tensor[]): Float32Array[] {
+  tf.setBackend(backend);
+  const tensorsBefore = tf.memory().numTensors;
+  const dataBefore = tf.engine().backend.numDataIds();
+  const outputs = f();
+  const values = outputs.map((t) => t.dataSync() as Float32Array);
+  tf.dispose(outputs);
+  assert.equal(tf.memory().numTensors, tensorsBefore, `${backend} leaked tensors`);
+  assert.equal(tf.engine().backend.numDataIds(), dataBefore, `${backend} left data on the backend`);
+  return values;
+}
+
+/**
+ * Element-wise |wasm - cpu| <= 1e-4 (|cpu| + 1e-2 max|cpu|). The two backends add the same
+ * products in different orders, so an entry that is a sum of large terms cancelling to near zero
+ * carries an absolute error of about float32 epsilon times those terms, not times itself; the
+ * max-scaled part admits exactly that and nothing the size of a wrong index or a missing term.
+ */
+function close(actual: Float32Array, expected: Float32Array, what: string): void {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  let scale = 0;
+  for (const v of expected) scale = Math.max(scale, Math.abs(v));
+  for (let i = 0; i < actual.length; i++) {
+    const tolerance = 1e-4 * (Math.abs(expected[i]) + 1e-2 * scale);
+    assert.ok(Math.abs(actual[i] - expected[i]) <= tolerance, `${what} [${i}]: wasm ${actual[i]} vs cpu ${expected[i]}`);
+  }
+}
+
+function compare(what: string, f: () => tf.Tensor[]): void {
+  const wasm = run('wasm', f);
+  const cpu = run('cpu', f);
+  assert.equal(wasm.length, cpu.length);
+  wasm.forEach((values, i) => close(values, cpu[i], `${what} output ${i}`));
+}
+
+/** Fixed random inputs for a case, rebuilt as tensors on whichever backend is active. */
+function inputs(random: Random, c: Case) {
+  const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
+  const x = random.fillNormal(new Float32Array(size(c.x)));
+  const filter = random.fillNormal(new Float32Array(size(c.filter)));
+  const y = random.fillNormal(new Float32Array(size(c.out)));
+  return {
+    x: () => tf.tensor4d(x, c.x),
+    filter: () => tf.tensor4d(filter, c.filter),
+    /** Something shaped like the forward output: dy, a weight on it, or conv2dTranspose's input. */
+    y: () => tf.tensor4d(y, c.out),
+  };
+}
+
+describe('WASM convolution kernels (im2col + matmul)', () => {
+  before(async () => {
+    await selectBackend('wasm');
+  });
+
+  it('are the ones registered for the WASM backend, once however often installed', () => {
+    installWasmConvKernels();
+    installWasmConvKernels();
+    assert.equal(tf.getKernel('Conv2D', 'wasm')?.kernelFunc, conv2D);
+    assert.equal(tf.getKernel('Conv2DBackpropInput', 'wasm')?.kernelFunc, conv2DBackpropInput);
+    assert.equal(tf.getKernel('Conv2DBackpropFilter', 'wasm')?.kernelFunc, conv2DBackpropFilter);
+  });
+
+  it('compute conv2d forward like the CPU backend, dilations included', () => {
+    const random = new Random('forward');
+    for (let i = 0; i < 60; i++) {
+      const c = randomCase(random, true);
+      const t = inputs(random, c);
+      compare(`conv2d ${describeCase(c)}`, () => [tf.tidy(() => tf.conv2d(t.x(), t.filter(), c.strides, c.pad, 'NHWC', c.dilations))]);
+    }
+  });
+
+  it('give the gradients of conv2d with respect to the input and the filter', () => {
+    const random = new Random('grads');
+    for (let i = 0; i < 40; i++) {
+      const c = randomCase(random, false);
+      const t = inputs(random, c);
+      compare(`grad conv2d ${describeCase(c)}`, () =>
+        tf.tidy(() => {
+          const weight = t.y();
+          const loss = (x: tf.Tensor, f: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, c.strides, c.pad), weight));
+          return tf.grads(loss)([t.x(), t.filter()]);
+        }),
+      );
+    }
+  });
+
+  it('run conv2dTranspose forward and backward', () => {
+    const random = new Random('transpose');
+    for (let i = 0; i < 40; i++) {
+      const c = randomCase(random, false);
+      const t = inputs(random, c);
+      compare(`conv2dTranspose ${describeCase(c)}`, () =>
+        tf.tidy(() => {
+          const weight = t.x();
+          const transposed = (y: tf.Tensor, f: tf.Tensor) => tf.conv2dTranspose(y as tf.Tensor4D, f as tf.Tensor4D, c.x, c.strides, c.pad);
+          const forward = transposed(t.y(), t.filter());
+          const grads = tf.grads((y: tf.Tensor, f: tf.Tensor) => tf.sum(tf.mul(transposed(y, f), weight)))([t.y(), t.filter()]);
+          return [forward, ...grads];
+        }),
+      );
+    }
+  });
+
+  it('backpropagate twice: the filter gradient of a gradient penalty ‖∂(Σ conv(x)·w)/∂x‖²', () => {
+    const random = new Random('double');
+    for (let i = 0; i < 30; i++) {
+      const c = randomCase(random, false);
+      const t = inputs(random, c);
+      compare(`double backprop ${describeCase(c)}`, () =>
+        tf.tidy(() => {
+          const x = t.x();
+          const weight = t.y();
+          const penalty = (f: tf.Tensor) => {
+            const dx = tf.grad((input: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(input as tf.Tensor4D, f as tf.Tensor4D, c.strides, c.pad), weight)))(x);
+            return tf.sum(tf.square(dx));
+          };
+          return [tf.grad(penalty)(t.filter())];
+        }),
+      );
+    }
+  });
+
+  it('handle the DCGAN shapes: 4×4 stride-2 same convolutions, and 1×1 ones that skip im2col', () => {
+    const random = new Random('dcgan');
+    const cases: Case[] = [
+      { x: [3, 28, 28, 1], filter: [4, 4, 1, 8], strides: [2, 2], dilations: [1, 1], pad: 'same', out: [3, 14, 14, 8] },
+      { x: [3, 14, 14, 8], filter: [4, 4, 8, 16], strides: [2, 2], dilations: [1, 1], pad: 'same', out: [3, 7, 7, 16] },
+      { x: [2, 5, 6, 7], filter: [1, 1, 7, 3], strides: [1, 1], dilations: [1, 1], pad: 'valid', out: [2, 5, 6, 3] },
+    ];
+    for (const c of cases) {
+      const t = inputs(random, c);
+      compare(`dcgan ${describeCase(c)}`, () =>
+        tf.tidy(() => {
+          const weight = t.y();
+          const loss = (x: tf.Tensor, f: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, c.strides, c.pad), weight));
+          return [
+            tf.conv2d(t.x(), t.filter(), c.strides, c.pad),
+            ...tf.grads(loss)([t.x(), t.filter()]),
+            tf.conv2dTranspose(weight, t.filter(), c.x, c.strides, c.pad),
+          ];
+        }),
+      );
+    }
+  });
+});
