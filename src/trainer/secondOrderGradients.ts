@@ -3,9 +3,10 @@
  * differentiates ‖∇ₓD(x)‖ with respect to D's weights, so the backward pass of D is itself
  * backpropagated: LeakyReLU's gradient where(x > 0, dy, α·dy) meets Greater, ReLU's meets Step,
  * ELU's is the EluGrad kernel, a clip or maximum meets Less/LogicalAnd. Without these the step
- * fails with "gradient function not found for Greater" on every backend.
+ * fails with "gradient function not found for Greater" on every backend. And three of tfjs's own
+ * gradients are replaced, because they give wrong second derivatives (see below).
  *
- * Importing this module registers them (once; tfjs's own registrations are kept where they exist).
+ * Importing this module registers them (tfjs's own zero gradients are kept where they exist).
  */
 import * as tf from '@tensorflow/tfjs-core';
 // Gradients of every op live in a separate module of tfjs-core.
@@ -40,6 +41,15 @@ function registerOnce(config: tf.GradConfig): void {
   if ((tf.getGradient(config.kernelName) as tf.GradConfig | undefined) === undefined) tf.registerGradient(config);
 }
 
+/** Replaces tfjs's gradient of a one-input op `x → y` by one computed from the saved x. */
+function registerGradientOverride(kernelName: string, gradient: (dy: tf.Tensor, x: tf.Tensor) => tf.Tensor): void {
+  tf.registerGradient({
+    kernelName,
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved) => ({ x: () => gradient(dy as tf.Tensor, saved[0]) }),
+  });
+}
+
 for (const [kernelName, inputs] of Object.entries(PIECEWISE_CONSTANT)) {
   registerOnce({
     kernelName,
@@ -48,6 +58,19 @@ for (const [kernelName, inputs] of Object.entries(PIECEWISE_CONSTANT)) {
     gradFunc: (_dy, saved) => Object.fromEntries(inputs.map((name, i) => [name, () => tf.zeros(saved[i].shape, 'float32')])),
   });
 }
+
+/**
+ * tfjs's gradients of Tanh, Sigmoid and Elu read the op's saved output y. The tape records the copy
+ * of y before the op that makes y, so a second backward pass cannot see that the copy depends on
+ * x: the dependence of y on D's weights is silently dropped and the penalty's gradient is wrong
+ * (no error). Saving x instead and recomputing y inside the gradient keeps the path on the tape.
+ */
+registerGradientOverride('Tanh', (dy, x) => tf.mul(dy, tf.sub(1, tf.square(tf.tanh(x)))));
+registerGradientOverride('Sigmoid', (dy, x) => {
+  const y = tf.sigmoid(x);
+  return tf.mul(dy, tf.mul(y, tf.sub(1, y)));
+});
+registerGradientOverride('Elu', (dy, x) => tf.engine().runKernel('EluGrad', { dy, y: tf.elu(x) }) as tf.Tensor);
 
 /**
  * EluGrad(dy, y) = dy where y ≥ 0, dy·(y + 1) where y < 0 (y = elu(x), so y + 1 = eˣ = elu'(x)).
