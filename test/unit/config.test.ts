@@ -23,6 +23,7 @@ describe('experiment config', () => {
     const result = validateConfig(minimal);
     assert.ok(result.ok);
     assert.equal(result.config.training.generatorCost, 'non-saturating');
+    assert.deepEqual(result.config.training.cost, { type: 'cross-entropy' });
     assert.equal(result.config.training.dStepsPerGStep, 1);
     assert.deepEqual(result.config.data, { type: 'ring', modes: 8, radius: 1, std: 0.01 });
     assert.equal(result.config.generator.optimizer.type, 'adam');
@@ -105,5 +106,20 @@ describe('experiment config', () => {
     assert.match(training.properties?.dStepsPerGStep.description ?? '', /Algorithm 1/);
     assert.deepEqual(training.properties?.generatorCost.enum, ['non-saturating', 'minimax', 'maximum-likelihood']);
     assert.match(training.properties?.generatorCost.description ?? '', /non-saturating/);
+  });
+
+  it('describes every cost and each of its fields, citing the paper (the editor shows it on hover)', () => {
+    type Node = { description?: string; properties?: Record<string, Node>; oneOf?: Node[]; const?: string };
+    const cost = (configJsonSchema() as { properties: { training: Node } }).properties.training.properties?.cost;
+    assert.ok(cost?.description && cost.oneOf);
+    assert.deepEqual(
+      cost.oneOf.map((variant) => variant.properties?.type.const),
+      ['cross-entropy', 'wasserstein', 'wgan-gp', 'hinge', 'least-squares'],
+    );
+    for (const variant of cost.oneOf) {
+      const type = variant.properties?.type;
+      assert.match(type?.description ?? '', /\b20\d\d\b/, `${type?.const}: cites its paper`);
+      for (const [key, field] of Object.entries(variant.properties ?? {})) assert.ok(field.description, `${type?.const}.${key} has a description`);
+    }
   });
 });

@@ -13,19 +13,21 @@
  *   least-squares  L_D = ½ E[(D(x) - b)²] + ½ E[(D(G(z)) - a)²], L_G = ½ E[(D(G(z)) - c)²]
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { formatProblem, validateConfig, type GanConfig, type GanConfigInput } from '../../src/protocol/config';
+import type { MetricsRecord } from '../../src/protocol/runDirectory';
 import { restoreCheckpoint, saveCheckpoint } from '../../src/trainer/checkpoint';
 import { selectBackend } from '../../src/trainer/backend';
 import { loadData } from '../../src/trainer/data';
 import { Gan } from '../../src/trainer/gan';
 import { interpolates } from '../../src/trainer/losses';
 import { Random } from '../../src/trainer/random';
+import { train } from '../../src/trainer/train';
 
 const LR = 0.1;
 const sgd = { type: 'sgd', learningRate: LR } as const;
@@ -714,4 +716,65 @@ describe('exact resume with the Wasserstein costs', () => {
       second.dispose();
     });
   }
+});
+
+describe('metrics.jsonl of each cost', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'gan-costs-metrics-'));
+  });
+  after(async () => rm(dir, { recursive: true, force: true }));
+
+  const run = async (cost: object): Promise<MetricsRecord[]> => {
+    const configPath = path.join(dir, `${Object.values(cost).join('-')}.gan.json`);
+    const network = { type: 'mlp', depth: 1, width: 8 };
+    await writeFile(
+      configPath,
+      JSON.stringify({
+        name: 'metrics',
+        data: { type: 'ring' },
+        generator: network,
+        discriminator: network,
+        training: { steps: 6, batchSize: 8, cost },
+        logging: { metricsEvery: 3, histogramsEvery: 3, samplesEvery: 6, sampleCount: 10, checkpointEvery: 6 },
+      }),
+    );
+    const result = await train({ configPath, runsDir: path.join(dir, 'runs'), backend: 'cpu' });
+    assert.equal(result.status, 'completed', result.error ?? '');
+    const text = await readFile(path.join(result.runDir, 'metrics.jsonl'), 'utf8');
+    return text
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as MetricsRecord);
+  };
+
+  it('wgan-gp: the estimate and the penalty, with dLoss = -estimate + penalty, and the raw critic means', async () => {
+    const records = await run({ type: 'wgan-gp' });
+    assert.deepEqual(
+      records.map((r) => r.step),
+      [3, 6],
+    );
+    for (const r of records) {
+      for (const key of ['wassersteinEstimate', 'gradientPenalty', 'criticReal', 'criticFake'] as const) assert.equal(typeof r[key], 'number', key);
+      close(r.dLoss, -r.wassersteinEstimate! + r.gradientPenalty!, 'dLoss');
+      // The estimate and the raw means come from the same minibatches of the last critic update.
+      close(r.wassersteinEstimate!, r.criticReal! - r.criticFake!, 'estimate', 1e-4);
+      assert.ok(r.dReal > 0 && r.dReal < 1 && r.dFake > 0 && r.dFake < 1, 'dReal/dFake stay σ of the score');
+    }
+  });
+
+  it('wasserstein: the estimate, no penalty; hinge and least squares: raw means only; cross-entropy: none of these', async () => {
+    const [wgan] = await run({ type: 'wasserstein' });
+    assert.equal(typeof wgan.wassersteinEstimate, 'number');
+    assert.equal(wgan.gradientPenalty, undefined);
+    close(wgan.dLoss, -wgan.wassersteinEstimate!, 'dLoss');
+    for (const type of ['hinge', 'least-squares']) {
+      const [r] = await run({ type });
+      assert.equal(typeof r.criticReal, 'number', type);
+      assert.equal(r.wassersteinEstimate, undefined, type);
+      assert.equal(r.gradientPenalty, undefined, type);
+    }
+    const [ce] = await run({ type: 'cross-entropy' });
+    for (const key of ['wassersteinEstimate', 'gradientPenalty', 'criticReal', 'criticFake']) assert.ok(!(key in ce), key);
+  });
 });

@@ -80,6 +80,10 @@ describe('GAN training step', () => {
     assert.equal(stats.outputs.dReal.length, 16);
     assert.equal(stats.outputs.dFake.length, 16);
     for (const v of [...stats.outputs.dReal, ...stats.outputs.dFake]) assert.ok(v > 0 && v < 1);
+    // For the cross-entropy cost the raw outputs are D's logits: D(x) = σ(logit).
+    stats.outputs.criticReal.forEach((l, i) => assert.ok(Math.abs(1 / (1 + Math.exp(-l)) - stats.outputs!.dReal[i]) < 1e-6));
+    assert.equal(stats.wassersteinEstimate, null);
+    assert.equal(stats.gradientPenalty, null);
     assert.ok(Number.isFinite(stats.dLoss) && Number.isFinite(stats.gLoss));
     assert.equal((await gan.step(false)).outputs, null);
     gan.dispose();

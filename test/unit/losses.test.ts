@@ -10,7 +10,7 @@ import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
-import { discriminatorCost, generatorCost } from '../../src/trainer/losses';
+import { adversarialGeneratorCost, criticCost, discriminatorCost, generatorCost, gradientPenalty, wassersteinEstimate } from '../../src/trainer/losses';
 
 const sigmoid = (l: number) => 1 / (1 + Math.exp(-l));
 const logit = (p: number) => Math.log(p / (1 - p));
@@ -83,5 +83,59 @@ describe('GAN costs (seed 003 §3)', () => {
     for (const cost of ['minimax', 'non-saturating', 'maximum-likelihood'] as const) {
       for (const g of gradient((x) => generatorCost(cost, x), dFake.map(logit))) assert.ok(g < 0, `${cost}: ${g}`);
     }
+  });
+});
+
+describe('the costs on raw critic scores', () => {
+  before(async () => {
+    await tf.setBackend('cpu');
+  });
+
+  // Raw scores: two real samples past the hinge margin (D(x) ≥ 1) and one generated one (D(G(z)) ≤ -1).
+  const real = [1.5, 0.2, -0.3, 1.0];
+  const fake = [-1.2, 0.4, 0.0, -0.5];
+  const t = (xs: number[]) => tf.tensor1d(xs);
+
+  it('wasserstein and wgan-gp: L_D = E[D(G(z))] - E[D(x)] = -(0.6 - (-0.325)), L_G = -E[D(G(z))] = 0.325', () => {
+    for (const cost of [
+      { type: 'wasserstein', clip: 0.01 },
+      { type: 'wgan-gp', lambda: 10 },
+    ] as const) {
+      assert.ok(Math.abs(value(criticCost(cost, t(real), t(fake))) - -0.925) < 1e-6);
+      assert.ok(Math.abs(value(adversarialGeneratorCost({ cost }, t(fake))) - 0.325) < 1e-6);
+    }
+    assert.ok(Math.abs(value(wassersteinEstimate(t(real), t(fake))) - 0.925) < 1e-6);
+  });
+
+  it('hinge: L_D = mean(0, 0.8, 1.3, 0) + mean(0, 1.4, 1, 0.5) = 0.525 + 0.725, L_G = 0.325', () => {
+    const cost = { type: 'hinge' } as const;
+    assert.ok(Math.abs(value(criticCost(cost, t(real), t(fake))) - 1.25) < 1e-6);
+    assert.ok(Math.abs(value(adversarialGeneratorCost({ cost }, t(fake))) - 0.325) < 1e-6);
+  });
+
+  it('least squares with a = -1, b = 1, c = 0: ½ mean((D(x) - 1)²) + ½ mean((D(G(z)) + 1)²), ½ mean(D(G(z))²)', () => {
+    const cost = { type: 'least-squares', a: -1, b: 1, c: 0 } as const;
+    // (0.25 + 0.64 + 1.69 + 0)/4 = 0.645; (0.04 + 1.96 + 1 + 0.25)/4 = 0.8125; (1.44 + 0.16 + 0 + 0.25)/4 = 0.4625.
+    assert.ok(Math.abs(value(criticCost(cost, t(real), t(fake))) - 0.5 * (0.645 + 0.8125)) < 1e-6);
+    assert.ok(Math.abs(value(adversarialGeneratorCost({ cost }, t(fake))) - 0.5 * 0.4625) < 1e-6);
+  });
+
+  it('cross-entropy: criticCost is J(D) and the generator cost is training.generatorCost (non-saturating when absent)', () => {
+    const cost = { type: 'cross-entropy' } as const;
+    assert.equal(value(criticCost(cost, t(real), t(fake))), value(discriminatorCost(t(real), t(fake))));
+    assert.equal(value(adversarialGeneratorCost({ cost }, t(fake))), value(generatorCost('non-saturating', t(fake))));
+    assert.equal(value(adversarialGeneratorCost({ cost, generatorCost: 'minimax' }, t(fake))), value(generatorCost('minimax', t(fake))));
+  });
+
+  it('the gradient penalty of a linear critic D(x) = (3, 4)·x is (‖(3, 4)‖ - 1)² = 16 wherever it is taken', () => {
+    const w = tf.tensor2d([3, 4], [2, 1]);
+    const critic = (x: tf.Tensor2D) => tf.matMul(x, w);
+    assert.ok(Math.abs(value(gradientPenalty(critic, tf.tensor2d([0, 0, 1, -2, 5, 7], [3, 2]))) - 16) < 1e-4);
+    // A critic flat at x̂ (ReLU off): ‖∇‖ = 0, penalty (0 - 1)² = 1, and its gradient stays finite.
+    const flat = (x: tf.Tensor2D) => tf.relu(tf.matMul(x, w));
+    assert.ok(Math.abs(value(gradientPenalty(flat, tf.tensor2d([-1, -1], [1, 2]))) - 1) < 1e-4);
+    const g = tf.grad((v) => gradientPenalty((x) => tf.relu(tf.matMul(x, v as tf.Tensor2D)), tf.tensor2d([-1, -1], [1, 2])))(w);
+    assert.ok(Array.from(g.dataSync()).every(Number.isFinite));
+    w.dispose();
   });
 });
