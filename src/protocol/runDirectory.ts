@@ -12,6 +12,8 @@ export const RUN_FILES = {
   checkpoints: 'checkpoints',
   /** A fixed sample of the real data (2-D data only), for drawing real vs generated. */
   realSample: 'samples/real.json',
+  /** A grid of real images (image data only), drawn beside the generated grid. */
+  realImage: 'samples/real.png',
 } as const;
 
 export type RunStatus = 'running' | 'completed' | 'stopped' | 'failed';
@@ -52,13 +54,18 @@ export interface MetricsRecord {
   dLoss: number;
   gLoss: number;
   /**
-   * Mean σ(D's output) over the last real minibatch. With the cross-entropy cost (the default) this
-   * is mean D(x), D's probability that x is real. The other costs train D's raw output as a score,
-   * not a probability: there σ only squashes it into [0, 1] for the same charts (higher = judged more
-   * real), and criticReal / criticFake carry the values their papers talk about.
+   * Mean D(x) over the last real minibatch, a number in [0, 1]. With the cross-entropy cost (the
+   * default) D(x) is D's probability σ(logit) that x is real. The other costs train D's raw output
+   * as an unbounded score, whose offset the Wasserstein costs do not even see, so σ of it would mean
+   * nothing: there D(x) is the fraction of the generated minibatch that D scores below x (ties count
+   * ½). Either way 0.5 is a D that cannot tell real from generated (the game's solution) and 1 one
+   * that tells them apart; criticReal / criticFake carry the raw scores.
    */
   dReal: number;
-  /** Mean σ(D's output) over the last generated minibatch: mean D(G(z)) for the cross-entropy cost (see dReal). */
+  /**
+   * Mean D(G(z)) over the last generated minibatch: σ(logit) for the cross-entropy cost, else the
+   * fraction of the real minibatch that D scores below G(z) (then dReal + dFake = 1).
+   */
   dFake: number;
   /** Training steps per second since the previous record. */
   stepsPerSecond: number;
@@ -79,9 +86,9 @@ export interface HistogramRecord {
   step: number;
   /** Bin edges over [0, 1]: `bins + 1` numbers. */
   edges: number[];
-  /** Counts of D(x) over a real minibatch, per bin. */
+  /** Counts of D(x) over a real minibatch, per bin (D(x) as in MetricsRecord.dReal). */
   dReal: number[];
-  /** Counts of D(G(z)) over a generated minibatch, per bin. */
+  /** Counts of D(G(z)) over a generated minibatch, per bin (as in MetricsRecord.dFake). */
   dFake: number[];
 }
 
@@ -90,6 +97,15 @@ export interface PointSamples {
   step: number;
   points: number[][];
 }
+
+/** A sample grid of an image GAN (`samples/step-00000250.png`), as a `data:image/png;base64,…` URI. */
+export interface ImageSamples {
+  step: number;
+  image: string;
+}
+
+/** Images in a sample grid: a 10×10 grid, one row per class for a conditional GAN. */
+export const IMAGE_GRID_MAX = 100;
 
 export function sampleFileName(step: number, extension: 'json' | 'png'): string {
   return `step-${String(step).padStart(8, '0')}.${extension}`;

@@ -11,7 +11,8 @@ import './secondOrderGradients';
 import type { GanConfig, OptimizerConfig } from '../protocol/config';
 import type { DataSource } from './data';
 import { adversarialGeneratorCost, criticCost, gradientPenalty, interpolates, wassersteinEstimate } from './losses';
-import { Mlp } from './mlp';
+import type { Network } from './layerNetwork';
+import { buildNetwork } from './layerNetwork';
 import { Random, randomStream } from './random';
 
 export function makeOptimizer(config: OptimizerConfig): tf.Optimizer {
@@ -32,8 +33,12 @@ export interface StepResult {
   gLoss: number;
   /** D's outputs per sample of the last discriminator update, when asked for. */
   outputs: {
-    /** σ(D's output): the probability D gives that x is real for the cross-entropy cost; for the others a squashed score. */
+    /**
+     * D(x) as a number in [0, 1] (see MetricsRecord.dReal): σ(logit) for the cross-entropy cost; for the
+     * costs whose D gives a score, the fraction of the generated minibatch scored below x.
+     */
     dReal: Float32Array;
+    /** D(G(z)) likewise: σ(logit), or the fraction of the real minibatch scored below G(z). */
     dFake: Float32Array;
     /** D's raw output: logits for the cross-entropy cost, the critic's score for the others. */
     criticReal: Float32Array;
@@ -43,6 +48,30 @@ export interface StepResult {
   wassersteinEstimate: number | null;
   /** wgan-gp: the penalty term λ·E[(‖∇D(x̂)‖₂ - 1)²] of the last critic update's loss; else null. */
   gradientPenalty: number | null;
+}
+
+/**
+ * For each of `scores`, the fraction of `others` below it (ties count ½), in [0, 1]: how surely a
+ * critic ranks the sample above the other minibatch. 0.5 throughout is a critic that cannot tell
+ * them apart, as a classifier's D = ½ at the game's solution.
+ */
+export function rankFractions(scores: Float32Array, others: Float32Array): Float32Array {
+  const sorted = Float64Array.from(others).sort();
+  /** Index of the first sorted value that is not below `value` (`orEqual`: not at or below it). */
+  const bound = (value: number, orEqual: boolean) => {
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (sorted[mid] < value || (orEqual && sorted[mid] === value)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  return scores.map((value) => {
+    const below = bound(value, false);
+    return (below + (bound(value, true) - below) / 2) / sorted.length;
+  });
 }
 
 /**
@@ -58,8 +87,8 @@ function releaseAbandonedTape(): void {
 }
 
 export class Gan {
-  readonly generator: Mlp;
-  readonly discriminator: Mlp;
+  readonly generator: Network;
+  readonly discriminator: Network;
   readonly generatorOptimizer: tf.Optimizer;
   readonly discriminatorOptimizer: tf.Optimizer;
   /** Draws noise and data; its state is checkpointed. */
@@ -70,8 +99,8 @@ export class Gan {
     readonly data: DataSource,
   ) {
     const weights = randomStream(config.seed, 'weights');
-    this.generator = new Mlp('generator', config.generator, config.latent.size, data.dimension, 'linear', weights);
-    this.discriminator = new Mlp('discriminator', config.discriminator, data.dimension, 1, 'linear', weights);
+    this.generator = buildNetwork('generator', config.generator, config.latent.size, data.shape, weights);
+    this.discriminator = buildNetwork('discriminator', config.discriminator, config.latent.size, data.shape, weights);
     this.generatorOptimizer = makeOptimizer(config.generator.optimizer);
     this.discriminatorOptimizer = makeOptimizer(config.discriminator.optimizer);
     this.random = randomStream(config.seed, 'training');
@@ -166,15 +195,17 @@ export class Gan {
       let outputs: StepResult['outputs'] = null;
       const captured = logits as { real: tf.Tensor; fake: tf.Tensor } | null;
       if (captured) {
-        const dReal = own(tf.sigmoid(captured.real));
-        const dFake = own(tf.sigmoid(captured.fake));
-        const [pReal, pFake, rawReal, rawFake] = await Promise.all([dReal.data(), dFake.data(), captured.real.data(), captured.fake.data()]);
-        outputs = {
-          dReal: pReal as Float32Array,
-          dFake: pFake as Float32Array,
-          criticReal: rawReal as Float32Array,
-          criticFake: rawFake as Float32Array,
-        };
+        const [rawReal, rawFake] = (await Promise.all([captured.real.data(), captured.fake.data()])) as Float32Array[];
+        let dReal: Float32Array;
+        let dFake: Float32Array;
+        if (cost.type === 'cross-entropy') {
+          const [pReal, pFake] = [own(tf.sigmoid(captured.real)), own(tf.sigmoid(captured.fake))];
+          [dReal, dFake] = (await Promise.all([pReal.data(), pFake.data()])) as Float32Array[];
+        } else {
+          // A score's offset is arbitrary (the Wasserstein costs do not see it), so σ of it means nothing; its ranking does.
+          [dReal, dFake] = [rankFractions(rawReal, rawFake), rankFractions(rawFake, rawReal)];
+        }
+        outputs = { dReal, dFake, criticReal: rawReal, criticFake: rawFake };
       }
       return { dLoss: dLossValue as number, gLoss: gLossValue as number, outputs, wassersteinEstimate: estimateValue, gradientPenalty: penaltyValue };
     } catch (error) {

@@ -24,7 +24,7 @@ import type { MetricsRecord } from '../../src/protocol/runDirectory';
 import { restoreCheckpoint, saveCheckpoint } from '../../src/trainer/checkpoint';
 import { selectBackend } from '../../src/trainer/backend';
 import { loadData } from '../../src/trainer/data';
-import { Gan } from '../../src/trainer/gan';
+import { Gan, rankFractions } from '../../src/trainer/gan';
 import { interpolates } from '../../src/trainer/losses';
 import { Random } from '../../src/trainer/random';
 import { train } from '../../src/trainer/train';
@@ -271,6 +271,19 @@ describe('GAN costs through one training step (hand-set weights, plain SGD)', ()
       Array.from(result.outputs!.criticReal),
       REAL.map((x) => score(D0, x)),
       'raw critic scores on x',
+    );
+    // D(x) of a critic: the fraction of the generated minibatch it scores below x.
+    const realScores = REAL.map((x) => score(D0, x));
+    const below = (s: number, others: number[]) => others.filter((o) => o < s).length / others.length;
+    closeAll(
+      Array.from(result.outputs!.dReal),
+      realScores.map((s) => below(s, expected.fakeScoresForD)),
+      'D(x) as a rank',
+    );
+    closeAll(
+      Array.from(result.outputs!.dFake),
+      expected.fakeScoresForD.map((s) => below(s, realScores)),
+      'D(G(z)) as a rank',
     );
     assert.equal(result.gradientPenalty, null);
   });
@@ -528,6 +541,27 @@ describe('n_critic and clipping', () => {
   });
 });
 
+describe('D(x) and D(G(z)) of a critic', () => {
+  it('is the fraction of the other minibatch scored below, ties counting ½', () => {
+    const real = Float32Array.from([3, -1, 0.5, 0.5]);
+    const fake = Float32Array.from([0.5, -2, 4, 1]);
+    // 3 beats -2, 0.5, 1 (3/4); -1 beats -2 (1/4); 0.5 beats -2 and ties 0.5 ((1 + ½)/4 = 0.375).
+    assert.deepEqual(Array.from(rankFractions(real, fake)), [0.75, 0.25, 0.375, 0.375]);
+    // 0.5 beats -1, ties twice ((1 + 1)/4); -2 beats nothing; 4 beats all; 1 beats -1, 0.5, 0.5.
+    assert.deepEqual(Array.from(rankFractions(fake, real)), [0.5, 0, 1, 0.75]);
+    // Adding a constant to every score (which no Wasserstein loss can see) changes nothing.
+    assert.deepEqual(
+      Array.from(
+        rankFractions(
+          real.map((v) => v + 100),
+          fake.map((v) => v + 100),
+        ),
+      ),
+      [0.75, 0.25, 0.375, 0.375],
+    );
+  });
+});
+
 describe('costs in the config', () => {
   const minimal = { name: 'x', data: { type: 'ring' }, generator: { type: 'mlp' }, discriminator: { type: 'mlp' } } as const;
   const resolve = (training: unknown, more: object = {}) => {
@@ -759,7 +793,8 @@ describe('metrics.jsonl of each cost', () => {
       close(r.dLoss, -r.wassersteinEstimate! + r.gradientPenalty!, 'dLoss');
       // The estimate and the raw means come from the same minibatches of the last critic update.
       close(r.wassersteinEstimate!, r.criticReal! - r.criticFake!, 'estimate', 1e-4);
-      assert.ok(r.dReal > 0 && r.dReal < 1 && r.dFake > 0 && r.dFake < 1, 'dReal/dFake stay σ of the score');
+      assert.ok(r.dReal >= 0 && r.dReal <= 1, 'D(x) is a fraction');
+      close(r.dReal + r.dFake, 1, 'a rank: D(x) + D(G(z)) = 1');
     }
   });
 
