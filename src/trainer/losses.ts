@@ -81,7 +81,7 @@ export function adversarialGeneratorCost(training: Pick<TrainingConfig, 'cost' |
   });
 }
 
-/** x̂ = εx + (1 - ε)G(z), one ε per row (Gulrajani et al. 2017, Algorithm 1). */
+/** x̂ = εx + (1 - ε)G(z), one ε per row (Gulrajani et al. 2017, Algorithm 1 lines 4-6). */
 export function interpolates(real: tf.Tensor2D, fake: tf.Tensor2D, epsilon: tf.Tensor2D): tf.Tensor2D {
   return tf.tidy(() => tf.add(tf.mul(epsilon, real), tf.mul(tf.sub(1, epsilon), fake)));
 }
@@ -93,7 +93,7 @@ export function interpolates(real: tf.Tensor2D, fake: tf.Tensor2D, epsilon: tf.T
 const NORM_EPSILON = 1e-12;
 
 /**
- * E[(‖∇_x̂ D(x̂)‖₂ - 1)²] over the rows of `points` (Gulrajani et al. 2017, eq. 3, without λ). The
+ * E[(‖∇_x̂ D(x̂)‖₂ - 1)²] over the rows of `points` (Gulrajani et al. 2017, Algorithm 1 line 7, without λ). The
  * gradient is taken on the tape, so differentiating this with respect to D's weights backpropagates
  * through D's backward pass (see secondOrderGradients.ts).
  */
