@@ -9,7 +9,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { selectBackend } from '../../src/trainer/backend';
-import { conv2D, conv2DBackpropFilter, conv2DBackpropInput, installWasmConvKernels } from '../../src/trainer/kernels/wasmConv';
+import { HeapMover } from '../../src/trainer/kernels/heapMover';
+import type { WasmHeap } from '../../src/trainer/kernels/heapMover';
+import { heapSimd } from '../../src/trainer/kernels/heapSimd';
+import { col2im, geometryOf, im2col, im2colTransposed, transpose2d } from '../../src/trainer/kernels/im2col';
+import type { ConvGeometry } from '../../src/trainer/kernels/im2col';
+import { conv2D, conv2DBackpropFilter, conv2DBackpropInput, installWasmConvKernels, setColumnBudget } from '../../src/trainer/kernels/wasmConv';
 import { Random } from '../../src/trainer/random';
 
 type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
@@ -53,6 +58,13 @@ function randomCase(random: Random, allowDilation: boolean): Case {
     if (info.outHeight >= 1 && info.outWidth >= 1) return { x, filter, strides, dilations, pad, out: info.outShape as Case['out'] };
   }
 }
+
+/** The DCGAN's two convolution geometries (fewer channels) and a 1×1 one that skips im2col. */
+const FIXED_CASES: Case[] = [
+  { x: [3, 28, 28, 1], filter: [4, 4, 1, 8], strides: [2, 2], dilations: [1, 1], pad: 'same', out: [3, 14, 14, 8] },
+  { x: [3, 14, 14, 8], filter: [4, 4, 8, 16], strides: [2, 2], dilations: [1, 1], pad: 'same', out: [3, 7, 7, 16] },
+  { x: [2, 5, 6, 7], filter: [1, 1, 7, 3], strides: [1, 1], dilations: [1, 1], pad: 'valid', out: [2, 5, 6, 3] },
+];
 
 function describeCase(c: Case): string {
   return `x=${c.x} filter=${c.filter} strides=${c.strides} dilations=${c.dilations} pad=${JSON.stringify(c.pad)}`;
@@ -119,6 +131,9 @@ describe('WASM convolution kernels (im2col + matmul)', () => {
     assert.equal(tf.getKernel('Conv2D', 'wasm')?.kernelFunc, conv2D);
     assert.equal(tf.getKernel('Conv2DBackpropInput', 'wasm')?.kernelFunc, conv2DBackpropInput);
     assert.equal(tf.getKernel('Conv2DBackpropFilter', 'wasm')?.kernelFunc, conv2DBackpropFilter);
+    // So the comparisons below run the SIMD data movement; the JS loops are checked against it further down.
+    const memory = (tf.engine().findBackend('wasm') as unknown as { wasm: WasmHeap }).wasm.asm?.memory;
+    assert.ok(heapSimd(memory), 'WebAssembly SIMD routines unavailable');
   });
 
   it('compute conv2d forward like the CPU backend, dilations included', () => {
@@ -183,12 +198,7 @@ describe('WASM convolution kernels (im2col + matmul)', () => {
 
   it('handle the DCGAN shapes: 4×4 stride-2 same convolutions, and 1×1 ones that skip im2col', () => {
     const random = new Random('dcgan');
-    const cases: Case[] = [
-      { x: [3, 28, 28, 1], filter: [4, 4, 1, 8], strides: [2, 2], dilations: [1, 1], pad: 'same', out: [3, 14, 14, 8] },
-      { x: [3, 14, 14, 8], filter: [4, 4, 8, 16], strides: [2, 2], dilations: [1, 1], pad: 'same', out: [3, 7, 7, 16] },
-      { x: [2, 5, 6, 7], filter: [1, 1, 7, 3], strides: [1, 1], dilations: [1, 1], pad: 'valid', out: [2, 5, 6, 3] },
-    ];
-    for (const c of cases) {
+    for (const c of FIXED_CASES) {
       const t = inputs(random, c);
       compare(`dcgan ${describeCase(c)}`, () =>
         tf.tidy(() => {
@@ -201,6 +211,108 @@ describe('WASM convolution kernels (im2col + matmul)', () => {
           ];
         }),
       );
+    }
+  });
+
+  it('give the same results when the batch is sliced to keep column matrices small', () => {
+    const random = new Random('sliced');
+    const previous = setColumnBudget(64);
+    try {
+      for (const c of [...FIXED_CASES, ...Array.from({ length: 20 }, () => randomCase(random, false))]) {
+        const t = inputs(random, c);
+        compare(`sliced ${describeCase(c)}`, () =>
+          tf.tidy(() => {
+            const weight = t.y();
+            const loss = (x: tf.Tensor, f: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, c.strides, c.pad), weight));
+            return [
+              tf.conv2d(t.x(), t.filter(), c.strides, c.pad),
+              ...tf.grads(loss)([t.x(), t.filter()]),
+              tf.conv2dTranspose(weight, t.filter(), c.x, c.strides, c.pad),
+            ];
+          }),
+        );
+      }
+    } finally {
+      setColumnBudget(previous);
+    }
+  });
+});
+
+/** A heap of its own with a bump allocator, standing in for the backend's. */
+function scratchHeap(floats: number): { heap: WasmHeap; alloc: (n: number) => number } {
+  const memory = new WebAssembly.Memory({ initial: Math.ceil((4 * floats) / 65536) });
+  let top = 16;
+  const alloc = (n: number) => {
+    const at = top;
+    top += 4 * n + 16;
+    assert.ok(top <= memory.buffer.byteLength, 'scratch heap too small');
+    return at;
+  };
+  const heap: WasmHeap = {
+    get HEAPF32() {
+      return new Float32Array(memory.buffer);
+    },
+    get HEAP32() {
+      return new Int32Array(memory.buffer);
+    },
+    asm: { memory },
+    _malloc: (bytes) => alloc(bytes / 4),
+    _free: () => {},
+  };
+  return { heap, alloc };
+}
+
+describe('heap data movement: the SIMD routines and the JS loops agree exactly', () => {
+  it('for im2col, col2im, the transposed gather and transposes over random geometries', () => {
+    const random = new Random('movement');
+    for (let i = 0; i < 60; i++) {
+      const c = randomCase(random, true);
+      // Channel counts in fours take the direct transposed gather; others the two-pass one.
+      if (i % 2 === 0) c.x[3] = c.filter[2] = 4 * (1 + random.int(3));
+      const g: ConvGeometry = geometryOf(tf.backend_util.computeConv2DInfo(c.x, c.filter, c.strides, c.dilations, c.pad));
+      const positions = g.batch * g.outHeight * g.outWidth;
+      const depth = g.filterHeight * g.filterWidth * g.inChannels;
+      const imageFloats = g.batch * g.inHeight * g.inWidth * g.inChannels;
+      const { heap, alloc } = scratchHeap(8 * (imageFloats + positions * depth) + (1 << 16) * 4);
+      const mover = new HeapMover(heap, (n) => ({ offset: alloc(n) / 4, dispose: () => {} }));
+      assert.ok(mover.usesSimd);
+      const at = (n: number) => alloc(n) / 4;
+      const [x, columnsJs, columnsSimd, dxJs, dxSimd, tJs, tSimd] = [
+        imageFloats,
+        positions * depth,
+        positions * depth,
+        imageFloats,
+        imageFloats,
+        positions * depth,
+        positions * depth,
+      ].map(at);
+      const f32 = () => heap.HEAPF32;
+      random.fillNormal(f32().subarray(x, x + imageFloats));
+      // Garbage where outputs go: every output float must be written.
+      f32().fill(NaN, columnsJs, tSimd + positions * depth);
+      const same = (a: number, b: number, n: number, what: string) => {
+        assert.ok(
+          !f32()
+            .subarray(b, b + n)
+            .some(Number.isNaN),
+          `${what} left floats unwritten, ${describeCase(c)}`,
+        );
+        assert.deepEqual(f32().subarray(a, a + n), f32().subarray(b, b + n), `${what} ${describeCase(c)}`);
+      };
+
+      im2col(f32(), x, columnsJs, g);
+      mover.im2col(x, columnsSimd, g);
+      same(columnsJs, columnsSimd, positions * depth, 'im2col');
+      col2im(f32(), columnsJs, dxJs, g);
+      mover.col2im(columnsSimd, dxSimd, g);
+      same(dxJs, dxSimd, imageFloats, 'col2im');
+      im2colTransposed(f32(), x, tJs, g);
+      mover.im2colTransposed(x, tSimd, g);
+      same(tJs, tSimd, positions * depth, 'im2colTransposed');
+      // A transpose of the column matrix read as [positions, depth], ragged edges included.
+      transpose2d(f32(), columnsJs, tJs, positions, depth);
+      mover.transpose(columnsJs, tSimd, positions, depth);
+      same(tJs, tSimd, positions * depth, 'transpose');
     }
   });
 });

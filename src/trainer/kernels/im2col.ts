@@ -210,3 +210,82 @@ export function transpose2d(heap: Float32Array, input: number, output: number, r
     }
   }
 }
+
+/**
+ * im2col's copies as [input, column, length] triples in bytes, input relative to x (-1: zeros)
+ * and column relative to the column matrix, neighbours merged where both sides are contiguous.
+ * It depends on the geometry only, so it is built once and walked by heapSimd's gather/scatterAdd.
+ */
+export function runList(g: ConvGeometry): Int32Array {
+  const { inHeight, inWidth, inChannels: c, filterHeight, filterWidth, dilationHeight, dilationWidth } = g;
+  const rowLength = filterWidth * c;
+  const imageSize = inHeight * inWidth * c;
+  const runs: number[] = [];
+  /** Offsets and length in floats here, bytes in the list. */
+  const push = (input: number, column: number, length: number) => {
+    const [from, to, bytes] = [input < 0 ? -1 : 4 * input, 4 * column, 4 * length];
+    const n = runs.length;
+    if (n > 0 && runs[n - 2] + runs[n - 1] === to && (from < 0 ? runs[n - 3] < 0 : runs[n - 3] >= 0 && runs[n - 3] + runs[n - 1] === from)) {
+      runs[n - 1] += bytes;
+    } else {
+      runs.push(from, to, bytes);
+    }
+  };
+  let column = 0;
+  for (let b = 0; b < g.batch; b++) {
+    const image = b * imageSize;
+    for (let oh = 0; oh < g.outHeight; oh++) {
+      const ih0 = oh * g.strideHeight - g.padTop;
+      for (let ow = 0; ow < g.outWidth; ow++) {
+        const iw0 = ow * g.strideWidth - g.padLeft;
+        const span = dilationWidth === 1 ? clip(iw0, filterWidth, inWidth) : 0;
+        const lo = (span & 0xffff) * c;
+        const hi = (span >>> 16) * c;
+        for (let kh = 0; kh < filterHeight; kh++, column += rowLength) {
+          const ih = ih0 + kh * dilationHeight;
+          if (ih < 0 || ih >= inHeight) {
+            push(-1, column, rowLength);
+          } else if (dilationWidth === 1) {
+            const from = image + (ih * inWidth + iw0) * c;
+            if (lo > 0) push(-1, column, lo);
+            if (hi > lo) push(from + lo, column + lo, hi - lo);
+            if (hi < rowLength) push(-1, column + hi, rowLength - hi);
+          } else {
+            const line = image + ih * inWidth * c;
+            for (let kw = 0; kw < filterWidth; kw++) {
+              const iw = iw0 + kw * dilationWidth;
+              push(iw < 0 || iw >= inWidth ? -1 : line + iw * c, column + kw * c, c);
+            }
+          }
+        }
+      }
+    }
+  }
+  return Int32Array.from(runs);
+}
+
+/**
+ * For filter tap t = kh·KW + kw and output position n, the byte offset in x of the pixel the tap
+ * reads there, or -1 in the padding: table[t·positions + n]. Walked by heapSimd's
+ * gatherTransposed to build columnsᵀ one tap at a time.
+ */
+export function tapTable(g: ConvGeometry): Int32Array {
+  const { inHeight, inWidth, inChannels: c, outHeight, outWidth, filterHeight, filterWidth } = g;
+  const positions = g.batch * outHeight * outWidth;
+  const table = new Int32Array(filterHeight * filterWidth * positions);
+  for (let kh = 0; kh < filterHeight; kh++) {
+    for (let kw = 0; kw < filterWidth; kw++) {
+      let at = (kh * filterWidth + kw) * positions;
+      for (let b = 0; b < g.batch; b++) {
+        for (let oh = 0; oh < outHeight; oh++) {
+          const ih = oh * g.strideHeight - g.padTop + kh * g.dilationHeight;
+          for (let ow = 0; ow < outWidth; ow++, at++) {
+            const iw = ow * g.strideWidth - g.padLeft + kw * g.dilationWidth;
+            table[at] = ih >= 0 && ih < inHeight && iw >= 0 && iw < inWidth ? 4 * ((b * inHeight + ih) * inWidth + iw) * c : -1;
+          }
+        }
+      }
+    }
+  }
+  return table;
+}

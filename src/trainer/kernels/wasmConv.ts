@@ -1,32 +1,47 @@
 /**
  * Convolution training kernels for the WASM backend. tfjs-backend-wasm 4.22 has no
- * Conv2DBackpropFilter at all and a Conv2DBackpropInput about 10× slower than its forward Conv2D
- * (which is also what conv2dTranspose runs forward). Both are lowered here to one plain matrix
- * product on the backend's own XNNPACK matmul, with the im2col/col2im data movement done by JS
- * loops directly on the WASM heap (im2col.ts), so each call is one gather or scatter pass plus a
- * single matmul dispatch, and every intermediate is freed before returning.
+ * Conv2DBackpropFilter at all and a Conv2DBackpropInput about 8× slower than its forward Conv2D
+ * (and conv2dTranspose runs Conv2DBackpropInput forward). All three are lowered here to a plain
+ * matrix product on the backend's own XNNPACK matmul, with the im2col/col2im data movement done
+ * in place on the WASM heap (heapMover.ts), so a call is one gather or scatter pass plus one matmul
+ * dispatch, and every intermediate is freed before it returns. Column matrices are built a batch
+ * slice at a time past COLUMN_BUDGET floats, so big images cost time, not the heap.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { DataType, KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
-import { col2im, geometryOf, im2col, im2colTransposed, isPointwise, transpose2d } from './im2col';
+import { HeapMover } from './heapMover';
+import type { WasmHeap } from './heapMover';
+import { geometryOf, isPointwise } from './im2col';
+import type { ConvGeometry } from './im2col';
 
 const BACKEND = 'wasm';
 
-/** The parts of tfjs-backend-wasm's BackendWasm these kernels touch (its typings lean on Emscripten's). */
 interface WasmBackend extends tf.KernelBackend {
-  wasm: { HEAPF32: Float32Array };
+  wasm: WasmHeap;
   dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
   makeOutput(shape: number[], dtype: DataType): TensorInfo;
 }
 
-type PadAttr = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-type DimRoundingMode = 'floor' | 'round' | 'ceil' | undefined;
+type Shape4 = [number, number, number, number];
 
 interface ConvAttrs {
   strides: number | [number, number];
-  pad: PadAttr;
-  dataFormat: 'NHWC' | 'NCHW';
-  dimRoundingMode?: DimRoundingMode;
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dataFormat?: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+/**
+ * Floats a column matrix may take before the batch is split (32 MiB). The DCGAN's largest is
+ * 3.2 M floats at batch 64; a 3×3 convolution of a 64×64×128 batch of 64 would need 300 M.
+ */
+let columnBudget = 1 << 23;
+
+/** Sets the column budget (tests use a tiny one to exercise the batch slicing); returns the old one. */
+export function setColumnBudget(floats: number): number {
+  const previous = columnBudget;
+  columnBudget = floats;
+  return previous;
 }
 
 /** Float index of a tensor's first element in HEAPF32 (malloc aligns to 8 bytes or more). */
@@ -41,10 +56,15 @@ function view(t: TensorInfo, shape: number[]): TensorInfo {
   return { dataId: t.dataId, shape, dtype: t.dtype };
 }
 
+function reshaped(t: TensorInfo, shape: number[]): TensorInfo {
+  t.shape = shape;
+  return t;
+}
+
 /**
  * a[M, K]·b[K, N] through the registered WASM BatchMatMul: batch 1 and no transposes is its
- * XNNPACK fully-connected path. (XNNPACK caches the packed right operand by tensor id until that
- * tensor is disposed, so passing a view of a tensor is safe.)
+ * XNNPACK fully-connected path. XNNPACK caches b packed by tensor id until b is disposed, so b
+ * must never be a buffer whose contents change between calls.
  */
 function matMul(backend: WasmBackend, a: TensorInfo, b: TensorInfo, m: number, k: number, n: number): TensorInfo {
   const kernel = tf.getKernel('BatchMatMul', BACKEND);
@@ -53,77 +73,161 @@ function matMul(backend: WasmBackend, a: TensorInfo, b: TensorInfo, m: number, k
   return kernel.kernelFunc({ inputs: { a: view(a, [1, m, k]), b: view(b, [1, k, n]) }, backend, attrs }) as TensorInfo;
 }
 
-function channelsLast(dataFormat: string | undefined, kernel: string): void {
-  if (tf.backend_util.convertConv2DDataFormat((dataFormat ?? 'NHWC') as 'NHWC' | 'NCHW') !== 'channelsLast') {
+function channelsLast(dataFormat: ConvAttrs['dataFormat'], kernel: string): void {
+  if (tf.backend_util.convertConv2DDataFormat(dataFormat ?? 'NHWC') !== 'channelsLast') {
     throw new Error(`wasm backend ${kernel} supports only dataFormat 'NHWC'`);
   }
 }
 
+/** Everything a kernel needs about its convolution, with the batch split into slices. */
+class Lowering {
+  readonly g: ConvGeometry;
+  readonly depth: number;
+  readonly outChannels: number;
+  /** Output positions and input floats of one batch item. */
+  readonly positionsPerItem: number;
+  readonly imageSize: number;
+  /** Batch items per slice, so a slice's column matrix stays within the budget. */
+  readonly slice: number;
+  readonly mover: HeapMover;
+
+  constructor(
+    readonly backend: WasmBackend,
+    readonly info: tf.backend_util.Conv2DInfo,
+  ) {
+    this.g = geometryOf(info);
+    this.depth = info.filterHeight * info.filterWidth * info.inChannels;
+    this.outChannels = info.outChannels;
+    this.positionsPerItem = info.outHeight * info.outWidth;
+    this.imageSize = info.inHeight * info.inWidth * info.inChannels;
+    this.slice = Math.max(1, Math.min(info.batchSize, Math.floor(columnBudget / (this.positionsPerItem * this.depth))));
+    this.mover = new HeapMover(backend.wasm, (floats) => {
+      const t = backend.makeOutput([floats], 'float32');
+      return { offset: offsetOf(backend, t), dispose: () => backend.disposeData(t.dataId) };
+    });
+  }
+
+  /** The batch slices [start, start + count), with their geometry and output positions. */
+  *slices(): Generator<{ start: number; count: number; positions: number; g: ConvGeometry }> {
+    for (let start = 0; start < this.g.batch; start += this.slice) {
+      const count = Math.min(this.slice, this.g.batch - start);
+      yield { start, count, positions: count * this.positionsPerItem, g: { ...this.g, batch: count } };
+    }
+  }
+
+  get sliced(): boolean {
+    return this.slice < this.g.batch;
+  }
+
+  make(shape: number[]): TensorInfo {
+    return this.backend.makeOutput(shape, 'float32');
+  }
+
+  free(...tensors: TensorInfo[]): void {
+    for (const t of tensors) this.backend.disposeData(t.dataId);
+  }
+
+  offset(t: TensorInfo): number {
+    return offsetOf(this.backend, t);
+  }
+
+  /** A fresh tensor holding rows [start, start + count) of a [rows, width] matrix. */
+  rows(t: TensorInfo, width: number, start: number, count: number): TensorInfo {
+    const part = this.make([count, width]);
+    this.mover.copy(this.offset(t) + start * width, this.offset(part), count * width);
+    return part;
+  }
+}
+
 /** y = conv(x, filter): columns[B·OH·OW, KH·KW·C] · filter[KH·KW·C, OC] is y in NHWC already. */
-export const conv2D: KernelFunc = ({ inputs, backend: b, attrs }) => {
-  const backend = b as WasmBackend;
+export const conv2D: KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, filter } = inputs as { x: TensorInfo; filter: TensorInfo };
   const { strides, pad, dataFormat, dimRoundingMode, dilations } = attrs as unknown as ConvAttrs & { dilations: number | [number, number] };
   channelsLast(dataFormat, 'Conv2D');
   const info = tf.backend_util.computeConv2DInfo(x.shape as Shape4, filter.shape as Shape4, strides, dilations, pad, dimRoundingMode);
-  const g = geometryOf(info);
-  const positions = g.batch * g.outHeight * g.outWidth;
-  const depth = g.filterHeight * g.filterWidth * g.inChannels;
-  if (isPointwise(g)) return reshaped(matMul(backend, x, filter, positions, depth, info.outChannels), info.outShape);
-  const columns = backend.makeOutput([positions, depth], 'float32');
-  im2col(backend.wasm.HEAPF32, offsetOf(backend, x), offsetOf(backend, columns), g);
-  const y = matMul(backend, columns, filter, positions, depth, info.outChannels);
-  backend.disposeData(columns.dataId);
-  return reshaped(y, info.outShape);
+  const l = new Lowering(backend as WasmBackend, info);
+  const { depth, outChannels } = l;
+  if (isPointwise(l.g)) return reshaped(matMul(l.backend, x, filter, l.g.batch * l.positionsPerItem, depth, outChannels), info.outShape);
+  const columns = l.make([l.slice * l.positionsPerItem, depth]);
+  // Unsliced, the one matmul's output is y; sliced, each slice's is copied into place.
+  let y: TensorInfo | null = null;
+  for (const { start, positions, g } of l.slices()) {
+    l.mover.im2col(l.offset(x) + start * l.imageSize, l.offset(columns), g);
+    const part = matMul(l.backend, columns, filter, positions, depth, outChannels);
+    if (!l.sliced) {
+      y = part;
+      break;
+    }
+    y ??= l.make(info.outShape);
+    l.mover.copy(l.offset(part), l.offset(y) + start * l.positionsPerItem * outChannels, positions * outChannels);
+    l.free(part);
+  }
+  l.free(columns);
+  return reshaped(y as TensorInfo, info.outShape);
 };
 
 /**
  * dx = col2im(dy[B·OH·OW, OC] · filterᵀ[OC, KH·KW·C]). The filter is transposed explicitly (it is
  * small) because the WASM matmul's transposed-operand path is slow.
  */
-export const conv2DBackpropInput: KernelFunc = ({ inputs, backend: b, attrs }) => {
-  const backend = b as WasmBackend;
+export const conv2DBackpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
   const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
   const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs as unknown as ConvAttrs & { inputShape: Shape4 };
   channelsLast(dataFormat, 'Conv2DBackpropInput');
   const info = tf.backend_util.computeConv2DInfo(inputShape, filter.shape as Shape4, strides, 1, pad, dimRoundingMode);
-  const g = geometryOf(info);
-  const positions = g.batch * g.outHeight * g.outWidth;
-  const depth = g.filterHeight * g.filterWidth * g.inChannels;
-  const filterT = backend.makeOutput([info.outChannels, depth], 'float32');
-  transpose2d(backend.wasm.HEAPF32, offsetOf(backend, filter), offsetOf(backend, filterT), depth, info.outChannels);
-  const columns = matMul(backend, dy, filterT, positions, info.outChannels, depth);
-  backend.disposeData(filterT.dataId);
-  if (isPointwise(g)) return reshaped(columns, info.inShape);
-  const dx = backend.makeOutput(info.inShape, 'float32');
-  col2im(backend.wasm.HEAPF32, offsetOf(backend, columns), offsetOf(backend, dx), g);
-  backend.disposeData(columns.dataId);
-  return dx;
+  const l = new Lowering(backend as WasmBackend, info);
+  const { depth, outChannels } = l;
+  const filterT = l.make([outChannels, depth]);
+  l.mover.transpose(l.offset(filter), l.offset(filterT), depth, outChannels);
+  const pointwise = isPointwise(l.g);
+  let dx: TensorInfo | null = null;
+  for (const { start, positions, g } of l.slices()) {
+    const dyPart = l.sliced ? l.rows(dy, outChannels, start * l.positionsPerItem, positions) : dy;
+    const columns = matMul(l.backend, dyPart, filterT, positions, outChannels, depth);
+    if (dyPart !== dy) l.free(dyPart);
+    if (pointwise && !l.sliced) {
+      dx = columns;
+      break;
+    }
+    dx ??= l.make(info.inShape);
+    const to = l.offset(dx) + start * l.imageSize;
+    if (pointwise) l.mover.copy(l.offset(columns), to, positions * depth);
+    else l.mover.col2im(l.offset(columns), to, g);
+    l.free(columns);
+  }
+  l.free(filterT);
+  return reshaped(dx as TensorInfo, info.inShape);
 };
 
-/** dW = columnsᵀ[KH·KW·C, B·OH·OW] · dy[B·OH·OW, OC], the columns gathered already transposed. */
-export const conv2DBackpropFilter: KernelFunc = ({ inputs, backend: b, attrs }) => {
-  const backend = b as WasmBackend;
+/**
+ * dW = columnsᵀ[KH·KW·C, B·OH·OW] · dy[B·OH·OW, OC], summed over batch slices. (dyᵀ·columns would
+ * make the big column matrix the matmul's right operand, which XNNPACK repacks at ~5 ns a float.)
+ */
+export const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
   const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as ConvAttrs & { filterShape: Shape4 };
   channelsLast(dataFormat, 'Conv2DBackpropFilter');
   const info = tf.backend_util.computeConv2DInfo(x.shape as Shape4, filterShape, strides, 1, pad, dimRoundingMode);
-  const g = geometryOf(info);
-  const positions = g.batch * g.outHeight * g.outWidth;
-  const depth = g.filterHeight * g.filterWidth * g.inChannels;
-  const columnsT = backend.makeOutput([depth, positions], 'float32');
-  im2colTransposed(backend.wasm.HEAPF32, offsetOf(backend, x), offsetOf(backend, columnsT), g);
-  const dw = matMul(backend, columnsT, dy, depth, positions, info.outChannels);
-  backend.disposeData(columnsT.dataId);
-  return reshaped(dw, filterShape);
+  const l = new Lowering(backend as WasmBackend, info);
+  const { depth, outChannels } = l;
+  const columnsT = l.make([depth, l.slice * l.positionsPerItem]);
+  let dw: TensorInfo | null = null;
+  for (const { start, positions, g } of l.slices()) {
+    l.mover.im2colTransposed(l.offset(x) + start * l.imageSize, l.offset(columnsT), g);
+    // A fresh right operand per slice: XNNPACK's packed-weights cache is keyed by tensor id.
+    const dyPart = l.sliced ? l.rows(dy, outChannels, start * l.positionsPerItem, positions) : dy;
+    const part = matMul(l.backend, columnsT, dyPart, depth, positions, outChannels);
+    if (dyPart !== dy) l.free(dyPart);
+    if (dw === null) {
+      dw = part;
+    } else {
+      l.mover.accumulate(l.offset(part), l.offset(dw), depth * outChannels);
+      l.free(part);
+    }
+  }
+  l.free(columnsT);
+  return reshaped(dw as TensorInfo, filterShape);
 };
-
-type Shape4 = [number, number, number, number];
-
-function reshaped(t: TensorInfo, shape: number[]): TensorInfo {
-  t.shape = shape;
-  return t;
-}
 
 const kernels: [string, KernelFunc][] = [
   ['Conv2D', conv2D],
