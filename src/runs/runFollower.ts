@@ -5,7 +5,8 @@
  */
 import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { HistogramRecord, MetricsRecord, PointSamples, RunInfo } from '../protocol/runDirectory';
+import type { HistogramRecord, ImageSamples, MetricsRecord, PointSamples, RunInfo } from '../protocol/runDirectory';
+import { readImageSamples } from './runSnapshot';
 import { RUN_FILES, sampleFileName } from '../protocol/runDirectory';
 import { listSampleSteps, parseJsonl, readPointSamples, readRunInfo } from './runReader';
 
@@ -15,6 +16,8 @@ export interface RunDelta {
   histogram: HistogramRecord | null;
   /** The newest point samples, when newer ones were written. */
   samples: PointSamples | null;
+  /** The newest sample grid (image GANs), when a newer one was written. */
+  image: ImageSamples | null;
   /** run.json, when its content changed. */
   info: RunInfo | null;
   /** The metrics file was replaced (a resume rewrites it): what was read before may be stale. */
@@ -67,6 +70,7 @@ export class RunFollower {
     private lastStep = -1,
     private lastHistogramStep = -1,
     private lastSampleStep = -1,
+    private lastImageStep = -1,
   ) {
     this.metrics = new JsonlCursor(path.join(runDir, RUN_FILES.metrics));
     this.histograms = new JsonlCursor(path.join(runDir, RUN_FILES.histograms));
@@ -89,10 +93,18 @@ export class RunFollower {
       if (samples) this.lastSampleStep = newestSample;
     }
 
+    let image: ImageSamples | null = null;
+    const imageSteps = await listSampleSteps(this.runDir, 'png');
+    const newestImage = imageSteps[imageSteps.length - 1];
+    if (newestImage !== undefined && newestImage > this.lastImageStep) {
+      image = await readImageSamples(this.runDir, newestImage);
+      if (image) this.lastImageStep = newestImage;
+    }
+
     const info = await readRunInfo(this.runDir);
     const infoText = info ? JSON.stringify(info) : '';
     const changed = info !== null && infoText !== this.lastInfoText;
     this.lastInfoText = infoText;
-    return { metrics, histogram, samples, info: changed ? info : null, replaced: this.metrics.replaced };
+    return { metrics, histogram, samples, image, info: changed ? info : null, replaced: this.metrics.replaced };
   }
 }

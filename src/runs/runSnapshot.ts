@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { MonitorRunSummary, MonitorSnapshot } from '../protocol/monitorMessages';
-import type { RunInfo } from '../protocol/runDirectory';
+import type { ImageSamples, RunInfo } from '../protocol/runDirectory';
 import { RUN_FILES, sampleFileName } from '../protocol/runDirectory';
 import { listSampleSteps, readHistograms, readMetrics, readPointSamples, readRunInfo } from './runReader';
 
@@ -12,6 +12,20 @@ async function readJson<T>(file: string): Promise<T | null> {
   } catch {
     return null;
   }
+}
+
+/** Larger files are not sent to a webview (a sample grid is tens of kilobytes). */
+const MAX_IMAGE_BYTES = 8 * 1024 * 1024;
+
+async function readImageUri(file: string): Promise<string | null> {
+  const bytes = await readFile(file).catch(() => null);
+  return bytes && bytes.byteLength > 0 && bytes.byteLength <= MAX_IMAGE_BYTES ? `data:image/png;base64,${bytes.toString('base64')}` : null;
+}
+
+/** The sample grid of one step, or null when the run has none for it. */
+export async function readImageSamples(runDir: string, step: number): Promise<ImageSamples | null> {
+  const image = await readImageUri(path.join(runDir, RUN_FILES.samples, sampleFileName(step, 'png')));
+  return image ? { step, image } : null;
 }
 
 export function summarize(info: RunInfo, dataDimension: number): MonitorRunSummary {
@@ -30,12 +44,16 @@ export function summarize(info: RunInfo, dataDimension: number): MonitorRunSumma
 export async function loadSnapshot(runDir: string): Promise<MonitorSnapshot | null> {
   const info = await readRunInfo(runDir);
   if (!info) return null;
-  const [metrics, histograms, sampleSteps, realPoints] = await Promise.all([
+  const [metrics, histograms, sampleSteps, realPoints, imageSteps, realImage] = await Promise.all([
     readMetrics(runDir),
     readHistograms(runDir),
     listSampleSteps(runDir),
     readJson<number[][]>(path.join(runDir, RUN_FILES.realSample)),
+    listSampleSteps(runDir, 'png'),
+    readImageUri(path.join(runDir, RUN_FILES.realImage)),
   ]);
+  const lastImageStep = imageSteps[imageSteps.length - 1];
+  const latestImage = lastImageStep === undefined ? null : await readImageSamples(runDir, lastImageStep);
   const lastSampleStep = sampleSteps[sampleSteps.length - 1];
   const latestSamples =
     lastSampleStep === undefined ? null : await readPointSamples(path.join(runDir, RUN_FILES.samples, sampleFileName(lastSampleStep, 'json')));
@@ -48,5 +66,8 @@ export async function loadSnapshot(runDir: string): Promise<MonitorSnapshot | nu
     latestHistogram: histograms[histograms.length - 1] ?? null,
     latestSamples,
     realPoints,
+    imageSteps,
+    latestImage,
+    realImage,
   };
 }

@@ -4,7 +4,16 @@
  * The child exits on its own when its parent goes away.
  */
 import { createMessageConnection, IPCMessageReader, IPCMessageWriter, ResponseError } from 'vscode-jsonrpc/node';
-import { didEndRun, didLogHistogram, didLogMetrics, didWriteSamples, startRunRequest, stopRunRequest, type StartRunResult } from '../protocol/trainerRpc';
+import {
+  didEndRun,
+  didLogHistogram,
+  didLogMetrics,
+  didWriteImageSamples,
+  didWriteSamples,
+  startRunRequest,
+  stopRunRequest,
+  type StartRunResult,
+} from '../protocol/trainerRpc';
 import { isProcessAlive } from '../runs/runReader';
 import { ConfigError } from './configFile';
 import { DataError } from './data';
@@ -76,6 +85,7 @@ connection.onRequest(startRunRequest, (params) => {
         onMetrics: (record) => void connection.sendNotification(didLogMetrics, { runId, record }),
         onHistogram: (record) => void connection.sendNotification(didLogHistogram, { runId, record }),
         onSamples: (samples) => void connection.sendNotification(didWriteSamples, { runId, samples }),
+        onImageSamples: (samples) => void connection.sendNotification(didWriteImageSamples, { runId, samples }),
         onWarning: (message) => process.stderr.write(`warning: ${message}\n`),
       },
     })

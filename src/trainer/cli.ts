@@ -18,6 +18,7 @@ import { SingleBar } from 'cli-progress';
 import type { BackendChoice } from '../protocol/runDirectory';
 import { BACKENDS } from '../protocol/runDirectory';
 import { parseSetting } from '../protocol/configPatch';
+import { encodeImageGrid, gridColumns } from '../runs/imageGrid';
 import { runBenchmark } from './bench';
 import { ConfigError } from './configFile';
 import { DataError } from './data';
@@ -31,7 +32,7 @@ const USAGE = `Usage:
   gan-workbench train --resume <run-dir> [--steps N] [--backend …]
   gan-workbench train --fork <run-dir> [--from-step K] [config.gan.json] [--set field.path=value …] [--steps N]
       --set changes one config field, e.g. --set generator.optimizer.learningRate=1e-4 (repeatable)
-  gan-workbench sample <run-dir> [--n N] [--step latest|K] [--out file.json] [--seed S]
+  gan-workbench sample <run-dir> [--n N] [--step latest|K] [--out file.json|grid.png] [--seed S]
   gan-workbench export <run-dir> --format tfjs|tensorboard|png [--out dir] [--step latest|K]
       tfjs: the generator as a TensorFlow.js Layers model (model.json + weights)
       tensorboard: event files with the losses, D(x)/D(G(z)) histograms and samples
@@ -224,9 +225,18 @@ async function sampleCommand(args: string[]): Promise<number> {
     backend: backendOption(values.backend),
     warn: (message) => process.stderr.write(`warning: ${message}\n`),
   });
+  const isImage = result.shape.length === 3;
+  if (values.out?.endsWith('.png')) {
+    if (!isImage) throw new UsageError('--out *.png is for image data; this run has points: name a .json file');
+    const flat = Float32Array.from(result.samples.flat());
+    await writeFile(values.out, encodeImageGrid(flat, result.samples.length, { shape: result.shape, columns: gridColumns(result.samples.length) }));
+    process.stderr.write(`a grid of ${result.samples.length} samples from step ${result.step} written to ${values.out}\n`);
+    return EXIT.ok;
+  }
   const json = JSON.stringify(result.samples);
   if (values.out) {
-    if (!values.out.endsWith('.json')) throw new UsageError('--out must name a .json file for point data');
+    if (!values.out.endsWith('.json'))
+      throw new UsageError(`--out must name a .json file${isImage ? ' (flat pixel arrays) or a .png file (a grid)' : ' for point data'}`);
     await writeFile(values.out, json + '\n');
     process.stderr.write(`${result.samples.length} samples from step ${result.step} written to ${values.out}\n`);
   } else {

@@ -6,11 +6,14 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import type { DataConfig } from '../protocol/config';
+import { loadBuiltInMnist, loadIdx, loadImageFolder } from './imageData';
 import type { Random } from './random';
 
 export interface DataSource {
   /** Numbers in one sample. */
   readonly dimension: number;
+  /** Shape of one sample: [dimension] for vectors, [height, width, channels] for images. */
+  readonly shape: readonly number[];
   /** Mode centres, for mixtures with known modes (used by quality metrics and the monitor). */
   readonly modes: number[][] | null;
   /** Fills `out` (batch × dimension, row-major) with real samples, in the model's space. */
@@ -30,6 +33,7 @@ export class DataError extends Error {
 
 class GaussianMixture implements DataSource {
   readonly dimension = 2;
+  readonly shape = [2];
   constructor(
     readonly modes: number[][],
     private readonly std: number,
@@ -65,6 +69,9 @@ export function gridModes(size: number, spacing: number): number[][] {
 
 class TableData implements DataSource {
   readonly modes = null;
+  get shape(): number[] {
+    return [this.dimension];
+  }
   constructor(
     private readonly rows: Float32Array,
     readonly dimension: number,
@@ -157,5 +164,11 @@ export async function loadData(config: DataConfig, baseDir: string): Promise<Dat
       return new GaussianMixture(gridModes(config.size, config.spacing), config.std);
     case 'csv':
       return loadCsv(config, baseDir);
+    case 'mnist':
+      return loadBuiltInMnist(config.classes);
+    case 'idx':
+      return loadIdx(path.resolve(baseDir, config.images), config.labels === undefined ? undefined : path.resolve(baseDir, config.labels), config.classes);
+    case 'images':
+      return loadImageFolder(path.resolve(baseDir, config.path), config.size, config.channels);
   }
 }

@@ -8,7 +8,8 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import writeFileAtomic from 'write-file-atomic';
-import type { NetworkConfig } from '../protocol/config';
+import type { LayersNetworkConfig, MlpNetworkConfig } from '../protocol/config';
+import { layerShapes } from '../protocol/layersConfig';
 import type { BackendChoice } from '../protocol/runDirectory';
 import type { DataSource } from './data';
 import type { Gan } from './gan';
@@ -124,8 +125,42 @@ class SequentialBuilder {
     this.weight(name, 'moving_variance', units, variance);
   }
 
+  /** A Conv2D or Conv2DTranspose layer; kernels are laid out as tfjs-core's (and so tfjs-layers') filters. */
+  conv(
+    className: 'Conv2D' | 'Conv2DTranspose',
+    kernel: Float32Array,
+    kernelShape: number[],
+    bias: Float32Array | null,
+    layer: { filters: number; kernel: number; stride: number; padding: 'same' | 'valid' },
+  ): void {
+    const name = this.name(className, className === 'Conv2D' ? 'conv2d' : 'conv2d_transpose');
+    this.add(className, name, {
+      filters: layer.filters,
+      kernel_size: [layer.kernel, layer.kernel],
+      strides: [layer.stride, layer.stride],
+      padding: layer.padding,
+      data_format: 'channels_last',
+      dilation_rate: [1, 1],
+      activation: 'linear',
+      use_bias: bias !== null,
+      kernel_initializer: glorotNormal,
+      bias_initializer: zeros,
+      kernel_regularizer: null,
+      bias_regularizer: null,
+      activity_regularizer: null,
+      kernel_constraint: null,
+      bias_constraint: null,
+    });
+    this.weight(name, 'kernel', kernelShape, kernel);
+    if (bias) this.weight(name, 'bias', [layer.filters], bias);
+  }
+
+  reshape(shape: number[]): void {
+    this.add('Reshape', this.name('Reshape', 'reshape'), { target_shape: shape });
+  }
+
   /** A hidden or output activation as its own layer; nothing for linear. */
-  activation(activation: NetworkConfig['activation'] | OutputActivation, leakyReluSlope: number): void {
+  activation(activation: MlpNetworkConfig['activation'] | OutputActivation, leakyReluSlope: number): void {
     if (activation === 'linear') return;
     if (activation === 'leakyRelu') {
       this.add('LeakyReLU', this.name('LeakyReLU', 'leaky_re_lu'), { alpha: leakyReluSlope });
@@ -185,6 +220,11 @@ async function buildGenerator(gan: Gan, dataSpace: ReturnType<typeof dataSpaceAf
     return Float32Array.from(await variable.data());
   };
   const builder = new SequentialBuilder(gan.config.latent.size);
+  if (config.type === 'layers') {
+    if (dataSpace) throw new ExportError('a layers generator on standardized data cannot be exported yet');
+    await buildLayers(builder, config, gan.config.latent.size, read);
+    return builder;
+  }
   let inputs = gan.config.latent.size;
   for (let i = 0; i < config.depth; i++) {
     builder.dense(await read(`dense${i}/kernel`), await read(`dense${i}/bias`), inputs, config.width);
@@ -198,9 +238,70 @@ async function buildGenerator(gan: Gan, dataSpace: ReturnType<typeof dataSpaceAf
   const outputs = gan.generator.outputSize;
   builder.dense(await read('output/kernel'), await read('output/bias'), inputs, outputs);
   // Private in Mlp; read rather than assumed, so a change in how Gan builds G is exported right.
-  builder.activation(gan.generator['outputActivation'], config.leakyReluSlope);
+  builder.activation((gan.generator as unknown as { outputActivation: OutputActivation }).outputActivation, config.leakyReluSlope);
   if (dataSpace) builder.dense(dataSpace.kernel, dataSpace.bias, outputs, outputs, { name: 'to_data_space', trainable: false });
   return builder;
+}
+
+/** A `layers` generator, layer by layer; each layer's variables have the names LayerNetwork gives them. */
+async function buildLayers(
+  builder: SequentialBuilder,
+  config: LayersNetworkConfig,
+  latentSize: number,
+  read: (name: string) => Promise<Float32Array>,
+): Promise<void> {
+  const shapes = layerShapes(config.layers, [latentSize]);
+  let shape = [latentSize];
+  for (const [i, layer] of config.layers.entries()) {
+    const prefix = `layer${i}-${layer.type}`;
+    const size = shape.reduce((a, b) => a * b, 1);
+    switch (layer.type) {
+      case 'dense':
+        if (shape.length > 1) builder.reshape([size]);
+        builder.dense(await read(`${prefix}/kernel`), layer.bias ? await read(`${prefix}/bias`) : new Float32Array(layer.units), size, layer.units);
+        break;
+      case 'conv2d':
+        builder.conv(
+          'Conv2D',
+          await read(`${prefix}/kernel`),
+          [layer.kernel, layer.kernel, shape[2], layer.filters],
+          layer.bias ? await read(`${prefix}/bias`) : null,
+          layer,
+        );
+        break;
+      case 'conv2dTranspose':
+        builder.conv(
+          'Conv2DTranspose',
+          await read(`${prefix}/kernel`),
+          [layer.kernel, layer.kernel, layer.filters, shape[2]],
+          layer.bias ? await read(`${prefix}/bias`) : null,
+          layer,
+        );
+        break;
+      case 'batchNorm':
+        builder.batchNorm(
+          await read(`${prefix}/gamma`),
+          await read(`${prefix}/beta`),
+          await read(`${prefix}/runningMean`),
+          await read(`${prefix}/runningVariance`),
+        );
+        break;
+      case 'leakyRelu':
+        builder.activation('leakyRelu', layer.slope);
+        break;
+      case 'relu':
+      case 'tanh':
+      case 'sigmoid':
+      case 'elu':
+        builder.activation(layer.type, 0);
+        break;
+      case 'reshape':
+      case 'flatten':
+        builder.reshape(shapes[i]);
+        break;
+    }
+    shape = shapes[i];
+  }
 }
 
 export async function exportGenerator(options: ExportOptions): Promise<{ step: number; files: string[] }> {

@@ -3,7 +3,7 @@
  * state (batch-norm running averages) is named and can be checkpointed and restored exactly.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { NetworkConfig } from '../protocol/config';
+import type { MlpNetworkConfig } from '../protocol/config';
 import type { Random } from './random';
 
 export interface NamedVariable {
@@ -42,7 +42,7 @@ export class Mlp {
 
   constructor(
     readonly scope: string,
-    private readonly config: NetworkConfig,
+    private readonly config: MlpNetworkConfig,
     readonly inputSize: number,
     readonly outputSize: number,
     private readonly outputActivation: OutputActivation,

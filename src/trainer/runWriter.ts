@@ -86,6 +86,16 @@ export class RunWriter {
     return file;
   }
 
+  async writeImageSamples(step: number, png: Buffer): Promise<string> {
+    const file = path.join(this.runDir, RUN_FILES.samples, sampleFileName(step, 'png'));
+    await writeFileAtomic(file, png);
+    return file;
+  }
+
+  async writeRealImage(png: Buffer): Promise<void> {
+    await writeFileAtomic(path.join(this.runDir, RUN_FILES.realImage), png);
+  }
+
   async writeRealSample(points: number[][]): Promise<void> {
     await writeFileAtomic(path.join(this.runDir, RUN_FILES.realSample), JSON.stringify(points));
   }

@@ -73,7 +73,8 @@ export async function restoreRun(
   }
 }
 
-export async function sampleRun(options: SampleOptions): Promise<{ step: number; samples: number[][] }> {
+/** Rows of the generated samples (flat pixel rows in [-1, 1] for images) and the shape of one. */
+export async function sampleRun(options: SampleOptions): Promise<{ step: number; samples: number[][]; shape: readonly number[] }> {
   const { gan, data, step, dispose } = await restoreRun(options, (message) => new SampleError(message));
   try {
     const rows: number[][] = [];
@@ -87,7 +88,7 @@ export async function sampleRun(options: SampleOptions): Promise<{ step: number;
       for (let i = 0; i < n; i++) rows.push(Array.from(values.subarray(i * data.dimension, (i + 1) * data.dimension)));
       done += n;
     }
-    return { step, samples: rows };
+    return { step, samples: rows, shape: data.shape };
   } finally {
     dispose();
   }

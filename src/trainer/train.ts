@@ -9,7 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { GanConfig } from '../protocol/config';
-import type { BackendChoice, BackendName, HistogramRecord, MetricsRecord, PointSamples, RunInfo, RunStatus } from '../protocol/runDirectory';
+import type { BackendChoice, BackendName, HistogramRecord, ImageSamples, MetricsRecord, PointSamples, RunInfo, RunStatus } from '../protocol/runDirectory';
+import { IMAGE_GRID_MAX } from '../protocol/runDirectory';
+import { encodeImageGrid, gridColumns } from '../runs/imageGrid';
 import { RUN_FILES } from '../protocol/runDirectory';
 import { listCheckpoints, readConfigSnapshot, readRunInfo } from '../runs/runReader';
 import { selectBackend, type BackendLoader } from './backend';
@@ -81,6 +83,8 @@ export interface TrainObserver {
   onMetrics?(record: MetricsRecord): void;
   onHistogram?(record: HistogramRecord): void;
   onSamples?(samples: PointSamples): void;
+  /** A sample grid of an image GAN was written. */
+  onImageSamples?(samples: ImageSamples): void;
   onEnd?(result: TrainResult): void;
   /** Something the user should know that does not stop the run. */
   onWarning?(message: string): void;
@@ -270,9 +274,16 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   });
   await writer.open(resume ? null : config, resume ? step : null);
 
-  const fixedNoise = gan.noise(config.logging.sampleCount, randomStream(config.seed, 'fixed-noise'));
+  // Images are shown as one grid; points as a cloud of sampleCount.
+  const imageShape = data.shape.length === 3 ? data.shape : null;
+  const sampleCount = imageShape ? Math.min(config.logging.sampleCount, IMAGE_GRID_MAX) : config.logging.sampleCount;
+  const gridLayout = imageShape ? { shape: imageShape, columns: gridColumns(sampleCount) } : null;
+  const fixedNoise = gan.noise(sampleCount, randomStream(config.seed, 'fixed-noise'));
   if (!resume && data.dimension === 2) {
-    await writer.writeRealSample(toRows(data.toDataSpace(data.sample(randomStream(config.seed, 'real-sample'), config.logging.sampleCount)), 2));
+    await writer.writeRealSample(toRows(data.toDataSpace(data.sample(randomStream(config.seed, 'real-sample'), sampleCount)), 2));
+  }
+  if (!resume && gridLayout) {
+    await writer.writeRealImage(encodeImageGrid(data.sample(randomStream(config.seed, 'real-sample'), sampleCount), sampleCount, gridLayout));
   }
   options.observer?.onStart?.({
     runId,
@@ -297,6 +308,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
   const writeSamples = async (atStep: number) => {
     lastSamples = data.toDataSpace(await gan.generate(fixedNoise));
+    if (gridLayout) {
+      const png = encodeImageGrid(lastSamples, sampleCount, gridLayout);
+      await writer.writeImageSamples(atStep, png);
+      options.observer?.onImageSamples?.({ step: atStep, image: `data:image/png;base64,${png.toString('base64')}` });
+      return;
+    }
     const samples: PointSamples = { step: atStep, points: toRows(lastSamples, data.dimension) };
     await writer.writePointSamples(samples);
     options.observer?.onSamples?.(samples);

@@ -48,7 +48,9 @@ describe('experiment config', () => {
   });
 
   it('says which data type is unknown', () => {
-    assert.deepEqual(problems({ ...minimal, data: { type: 'moons' } }), ['data.type: expected one of "ring", "grid", "csv", got "moons"']);
+    assert.deepEqual(problems({ ...minimal, data: { type: 'moons' } }), [
+      'data.type: expected one of "ring", "grid", "csv", "mnist", "idx", "images", got "moons"',
+    ]);
   });
 
   it('reports a missing required field', () => {

@@ -44,10 +44,15 @@ function randomValue(random: Random, depth: number): unknown {
 describe('monitor webview → host messages', () => {
   it('run only the declared actions, for exactly the declared messages', () => {
     const calls: string[] = [];
-    const actions = { ready: () => calls.push('ready'), stopRun: () => calls.push('stopRun') };
+    const actions = { ready: () => calls.push('ready'), stopRun: () => calls.push('stopRun'), requestImage: (step: number) => calls.push(`image ${step}`) };
     assert.equal(dispatchMonitorMessage({ type: 'monitor/ready' }, actions), true);
     assert.equal(dispatchMonitorMessage({ type: 'monitor/stopRun' }, actions), true);
-    assert.deepEqual(calls, ['ready', 'stopRun']);
+    assert.equal(dispatchMonitorMessage({ type: 'monitor/requestImage', step: 250 }, actions), true);
+    // A step is a whole, non-negative number: never a path, a fraction or a string.
+    for (const step of [-1, 2.5, '250', '../x', Number.NaN, 1e300, null]) {
+      assert.equal(dispatchMonitorMessage({ type: 'monitor/requestImage', step }, actions), false, String(step));
+    }
+    assert.deepEqual(calls, ['ready', 'stopRun', 'image 250']);
   });
 
   it('drop malformed, oversized, unknown and prototype-borne messages (fuzz, 20,000 cases)', () => {
@@ -56,6 +61,7 @@ describe('monitor webview → host messages', () => {
     const actions = {
       ready: () => ran++,
       stopRun: () => ran++,
+      requestImage: () => ran++,
     };
     for (let i = 0; i < 20_000; i++) {
       const value = randomValue(random, 0);

@@ -54,5 +54,8 @@ export function snapshot(overrides: Partial<MonitorSnapshot['run']> = {}, steps 
     latestHistogram: histogram(steps),
     latestSamples: { step: steps, points: ring(500, 0.04, 'fake', 7) },
     realPoints: ring(500, 0.01, 'real'),
+    imageSteps: [],
+    latestImage: null,
+    realImage: null,
   };
 }

@@ -7,7 +7,7 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import './monitor.css';
 import type { HostToMonitorMessage, MonitorPanelState, MonitorRunSummary, MonitorToHostMessage } from '../../src/protocol/monitorMessages';
-import type { HistogramRecord, MetricsRecord, PointSamples } from '../../src/protocol/runDirectory';
+import type { HistogramRecord, ImageSamples, MetricsRecord, PointSamples } from '../../src/protocol/runDirectory';
 import { drawHistogram, drawScatter } from './canvasCharts';
 import { chartTheme, type ChartTheme } from './theme';
 
@@ -36,6 +36,13 @@ const state: {
   histogram: HistogramRecord | null;
   samples: PointSamples | null;
   realPoints: number[][] | null;
+  /** Image GANs: steps with a sample grid, the newest grid, the one shown and the real grid. */
+  imageSteps: number[];
+  newestImage: ImageSamples | null;
+  shownImage: ImageSamples | null;
+  realImage: string | null;
+  /** The slider sits on the newest grid and moves with new ones. */
+  followNewest: boolean;
 } = {
   run: null,
   series: { step: [], dLoss: [], gLoss: [], dReal: [], dFake: [] },
@@ -43,6 +50,11 @@ const state: {
   histogram: null,
   samples: null,
   realPoints: null,
+  imageSteps: [],
+  newestImage: null,
+  shownImage: null,
+  realImage: null,
+  followNewest: true,
 };
 
 function element<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
@@ -103,6 +115,46 @@ const lossCard = card('Losses', 'loss-chart', 'J(D) and J(G) per logged step');
 const equilibriumCard = card('Discriminator outputs', 'equilibrium-chart', 'mean D(x) and D(G(z)); an optimal D at the solution gives ½');
 const histogramCard = card('Histogram of D(x) and D(G(z))', 'histogram-chart', '');
 const scatterCard = card('Real vs generated', 'scatter-chart', '');
+const imageCard = card('Samples', 'sample-grid', 'G(z) from fixed noise');
+imageCard.empty.textContent = 'Waiting for the first sample grid…';
+const imagePair = element('div', 'image-pair');
+const generatedFigure = element('figure', 'image-figure');
+const generatedImage = element('img', 'sample-image');
+generatedImage.id = 'generated-grid';
+generatedImage.alt = 'Generated samples';
+generatedFigure.append(generatedImage, element('figcaption', undefined, 'generated'));
+const realFigure = element('figure', 'image-figure');
+const realImage = element('img', 'sample-image');
+realImage.id = 'real-grid';
+realImage.alt = 'Real samples';
+realFigure.append(realImage, element('figcaption', undefined, 'real data'));
+imagePair.append(generatedFigure, realFigure);
+const sliderRow = element('label', 'slider-row');
+const stepSlider = element('input', 'step-slider');
+stepSlider.type = 'range';
+stepSlider.id = 'sample-step';
+stepSlider.min = '0';
+stepSlider.step = '1';
+stepSlider.setAttribute('aria-label', 'Sample grid step');
+const sliderText = element('span', 'slider-text');
+sliderText.id = 'sample-step-text';
+sliderRow.append(element('span', undefined, 'step'), stepSlider, sliderText);
+imageCard.body.append(imagePair);
+imageCard.note.append(sliderRow);
+imageCard.section.hidden = true;
+stepSlider.addEventListener('input', () => {
+  const index = Number(stepSlider.value);
+  const step = state.imageSteps[index];
+  if (step === undefined) return;
+  state.followNewest = index === state.imageSteps.length - 1;
+  if (state.followNewest && state.newestImage) {
+    state.shownImage = state.newestImage;
+    renderImages();
+  } else {
+    sliderText.textContent = `${step.toLocaleString('en-US')} (loading…)`;
+    vscode.postMessage({ type: 'monitor/requestImage', step });
+  }
+});
 const histogramCanvas = element('canvas', 'canvas-chart');
 const scatterCanvas = element('canvas', 'canvas-chart square');
 histogramCard.body.append(histogramCanvas);
@@ -131,7 +183,7 @@ scatterCard.note.append(
 );
 
 const grid = element('main', 'grid');
-grid.append(lossCard.section, equilibriumCard.section, histogramCard.section, scatterCard.section);
+grid.append(imageCard.section, lossCard.section, equilibriumCard.section, histogramCard.section, scatterCard.section);
 root.append(top, grid);
 
 // ---- uPlot line charts -----------------------------------------------------------------------
@@ -296,6 +348,29 @@ function renderScatter(): void {
   drawScatter(scatterCanvas, { real: state.realPoints, generated: state.samples?.points ?? null });
 }
 
+function renderImages(): void {
+  const hasImages = state.imageSteps.length > 0 || state.newestImage !== null;
+  imageCard.section.hidden = !hasImages;
+  if (!hasImages) return;
+  const shown = state.shownImage;
+  imageCard.empty.hidden = shown !== null;
+  imagePair.hidden = shown === null;
+  if (shown && generatedImage.src !== shown.image) generatedImage.src = shown.image;
+  realFigure.hidden = !state.realImage;
+  if (state.realImage && realImage.src !== state.realImage) realImage.src = state.realImage;
+  imageCard.body.dataset.step = shown ? String(shown.step) : '';
+  stepSlider.max = String(Math.max(0, state.imageSteps.length - 1));
+  stepSlider.disabled = state.imageSteps.length < 2;
+  const index = shown ? state.imageSteps.indexOf(shown.step) : -1;
+  if (index >= 0 && (state.followNewest || document.activeElement !== stepSlider)) stepSlider.value = String(index);
+  sliderText.textContent = shown
+    ? `${shown.step.toLocaleString('en-US')} of ${(state.imageSteps[state.imageSteps.length - 1] ?? shown.step).toLocaleString('en-US')}`
+    : '';
+  imageCard.section.querySelector('.card-subtitle')!.textContent = shown
+    ? `G(z) from fixed noise at step ${shown.step.toLocaleString('en-US')}${state.followNewest ? ' (newest)' : ''}`
+    : 'G(z) from fixed noise';
+}
+
 function appendRecords(records: MetricsRecord[]): number {
   const s = state.series;
   let added = 0;
@@ -320,6 +395,7 @@ function renderAll(): void {
   equilibriumChart.update();
   renderHistogram();
   renderScatter();
+  renderImages();
 }
 
 function onMessage(message: HostToMonitorMessage): void {
@@ -334,6 +410,11 @@ function onMessage(message: HostToMonitorMessage): void {
       state.histogram = snapshot.latestHistogram;
       state.samples = snapshot.latestSamples;
       state.realPoints = snapshot.realPoints;
+      state.imageSteps = [...snapshot.imageSteps];
+      state.newestImage = snapshot.latestImage;
+      state.shownImage = snapshot.latestImage;
+      state.realImage = snapshot.realImage;
+      state.followNewest = true;
       stopButton.textContent = 'Stop';
       renderAll();
       break;
@@ -355,6 +436,22 @@ function onMessage(message: HostToMonitorMessage): void {
       if (!state.samples || message.samples.step >= state.samples.step) {
         state.samples = message.samples;
         renderScatter();
+      }
+      break;
+    case 'monitor/didUpdateImage': {
+      const { step } = message.samples;
+      if (state.newestImage && step < state.newestImage.step) break;
+      if (!state.imageSteps.includes(step)) state.imageSteps.push(step);
+      state.newestImage = message.samples;
+      if (state.followNewest) state.shownImage = message.samples;
+      renderImages();
+      break;
+    }
+    case 'monitor/didLoadImage':
+      // Only the step the slider is on now (an answer to an older move is dropped).
+      if (!state.followNewest && state.imageSteps[Number(stepSlider.value)] === message.samples.step) {
+        state.shownImage = message.samples;
+        renderImages();
       }
       break;
     case 'monitor/didUpdateRun':

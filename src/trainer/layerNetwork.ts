@@ -1,0 +1,270 @@
+/**
+ * A network built from the config's `layers` list (DCGAN and other conv stacks), written on
+ * tfjs-core variables like Mlp, so every parameter and every running average has a stable name
+ * for checkpoints. Its input and output are flat rows ([batch, values]): the Gan and the run
+ * directory deal in flat samples, and each network reshapes to the image shape it needs.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { NetworkConfig } from '../protocol/config';
+import type { InitConfig, LayerConfig } from '../protocol/layersConfig';
+import { layerShapes } from '../protocol/layersConfig';
+import type { NamedVariable } from './mlp';
+import { Mlp } from './mlp';
+import type { Random } from './random';
+
+/** What Gan needs of a network: a forward pass on flat rows and its named variables. */
+export interface Network {
+  readonly scope: string;
+  readonly outputSize: number;
+  apply(x: tf.Tensor2D, training: boolean): tf.Tensor2D;
+  trainableVariables(): tf.Variable[];
+  namedVariables(): NamedVariable[];
+  dispose(): void;
+}
+
+const BATCH_NORM_EPSILON = 1e-5;
+/** Weight of the newest batch in the running averages (PyTorch's default momentum). */
+const BATCH_NORM_MOMENTUM = 0.1;
+
+type Dense = { config: Extract<LayerConfig, { type: 'dense' }>; kernel: tf.Variable; bias: tf.Variable | null };
+type Conv = {
+  config: Extract<LayerConfig, { type: 'conv2d' | 'conv2dTranspose' }>;
+  kernel: tf.Variable;
+  bias: tf.Variable | null;
+  inShape: number[];
+  outShape: number[];
+};
+type Norm = {
+  config: Extract<LayerConfig, { type: 'batchNorm' }>;
+  gamma: tf.Variable;
+  beta: tf.Variable;
+  runningMean: tf.Variable;
+  runningVariance: tf.Variable;
+};
+type Plain = { config: Exclude<LayerConfig, { type: 'dense' | 'conv2d' | 'conv2dTranspose' | 'batchNorm' }>; outShape: number[] };
+type Built = Dense | Conv | Norm | Plain;
+
+export class LayerNetwork implements Network {
+  private readonly layers: Built[] = [];
+  readonly outputSize: number;
+  /** Shape of one output sample before flattening. */
+  readonly outputShape: number[];
+
+  constructor(
+    readonly scope: string,
+    layers: readonly LayerConfig[],
+    init: InitConfig,
+    /** Shape of one input sample: [latent] for G, the data's shape for D. */
+    readonly inputShape: readonly number[],
+    random: Random,
+  ) {
+    const shapes = layerShapes(layers, inputShape);
+    let shape = [...inputShape];
+    layers.forEach((config, i) => {
+      const outShape = shapes[i];
+      const fanInSize = shape.reduce((a, b) => a * b, 1);
+      const weights = (kernelShape: number[], fanIn: number) =>
+        init.type === 'normal' ? normal(random, kernelShape, init.std) : uniform(random, kernelShape, 1 / Math.sqrt(fanIn));
+      const biasOf = (units: number, fanIn: number) => (init.type === 'normal' ? tf.zeros([units]) : uniform(random, [units], 1 / Math.sqrt(fanIn)));
+      // (Inside tidy: tf.variable keeps its own reference, the initial values are freed.)
+      tf.tidy(() => {
+        switch (config.type) {
+          case 'dense':
+            this.layers.push({
+              config,
+              kernel: tf.variable(weights([fanInSize, config.units], fanInSize)),
+              bias: config.bias ? tf.variable(biasOf(config.units, fanInSize)) : null,
+            });
+            break;
+          case 'conv2d': {
+            const fanIn = config.kernel * config.kernel * shape[2];
+            this.layers.push({
+              config,
+              kernel: tf.variable(weights([config.kernel, config.kernel, shape[2], config.filters], fanIn)),
+              bias: config.bias ? tf.variable(biasOf(config.filters, fanIn)) : null,
+              inShape: shape,
+              outShape,
+            });
+            break;
+          }
+          case 'conv2dTranspose': {
+            // tfjs's transposed-conv filter is [kh, kw, out, in]; PyTorch's fan-in for it is in·k².
+            const fanIn = config.kernel * config.kernel * config.filters;
+            this.layers.push({
+              config,
+              kernel: tf.variable(weights([config.kernel, config.kernel, config.filters, shape[2]], fanIn)),
+              bias: config.bias ? tf.variable(biasOf(config.filters, fanIn)) : null,
+              inShape: shape,
+              outShape,
+            });
+            break;
+          }
+          case 'batchNorm': {
+            const features = shape[shape.length - 1];
+            this.layers.push({
+              config,
+              gamma: tf.variable(tf.ones([features])),
+              beta: tf.variable(tf.zeros([features])),
+              runningMean: tf.variable(tf.zeros([features]), false),
+              runningVariance: tf.variable(tf.ones([features]), false),
+            });
+            break;
+          }
+          default:
+            this.layers.push({ config, outShape });
+        }
+      });
+      shape = outShape;
+    });
+    this.outputShape = shape;
+    this.outputSize = shape.reduce((a, b) => a * b, 1);
+  }
+
+  apply(x: tf.Tensor2D, training: boolean): tf.Tensor2D {
+    return tf.tidy(() => {
+      const batch = x.shape[0];
+      let h: tf.Tensor = this.inputShape.length > 1 ? tf.reshape(x, [batch, ...this.inputShape]) : x;
+      for (const layer of this.layers) h = this.applyLayer(layer, h, training);
+      return (h.rank === 2 ? h : tf.reshape(h, [batch, this.outputSize])) as tf.Tensor2D;
+    });
+  }
+
+  private applyLayer(layer: Built, h: tf.Tensor, training: boolean): tf.Tensor {
+    const batch = h.shape[0];
+    const c = layer.config;
+    switch (c.type) {
+      case 'dense': {
+        const { kernel, bias } = layer as Dense;
+        const flat = h.rank === 2 ? h : tf.reshape(h, [batch, -1]);
+        const out = tf.matMul(flat as tf.Tensor2D, kernel as tf.Tensor2D);
+        return bias ? tf.add(out, bias) : out;
+      }
+      case 'conv2d': {
+        const { kernel, bias } = layer as Conv;
+        const out = tf.conv2d(h as tf.Tensor4D, kernel as tf.Tensor4D, c.stride, c.padding);
+        return bias ? tf.add(out, bias) : out;
+      }
+      case 'conv2dTranspose': {
+        const { kernel, bias, outShape } = layer as Conv;
+        const [oh, ow, oc] = outShape;
+        const out = tf.conv2dTranspose(h as tf.Tensor4D, kernel as tf.Tensor4D, [batch, oh, ow, oc], c.stride, c.padding);
+        return bias ? tf.add(out, bias) : out;
+      }
+      case 'batchNorm':
+        return this.normalize(layer as Norm, h, training);
+      case 'relu':
+        return tf.relu(h);
+      case 'leakyRelu':
+        return tf.leakyRelu(h, c.slope);
+      case 'tanh':
+        return tf.tanh(h);
+      case 'sigmoid':
+        return tf.sigmoid(h);
+      case 'elu':
+        return tf.elu(h);
+      case 'reshape':
+      case 'flatten':
+        return tf.reshape(h, [batch, ...(layer as Plain).outShape]);
+    }
+  }
+
+  private normalize(norm: Norm, x: tf.Tensor, training: boolean): tf.Tensor {
+    if (!training) {
+      const scale = tf.mul(tf.rsqrt(tf.add(norm.runningVariance, BATCH_NORM_EPSILON)), norm.gamma);
+      return tf.add(tf.mul(tf.sub(x, norm.runningMean), scale), norm.beta);
+    }
+    // Statistics per feature: over the batch, and over height and width after a convolution.
+    const axes = [...Array(x.rank - 1).keys()];
+    const { mean, variance } = tf.moments(x, axes);
+    const n = x.size / x.shape[x.rank - 1];
+    const unbiased = n > 1 ? tf.mul(variance, n / (n - 1)) : variance;
+    const blend = (running: tf.Variable, batch: tf.Tensor) => tf.add(tf.mul(running, 1 - BATCH_NORM_MOMENTUM), tf.mul(batch, BATCH_NORM_MOMENTUM));
+    norm.runningMean.assign(blend(norm.runningMean, mean));
+    norm.runningVariance.assign(blend(norm.runningVariance, unbiased));
+    // Broadcasting ops rather than tf.batchNorm, whose gradient tiles its inputs (slow on WASM).
+    const scale = tf.mul(tf.rsqrt(tf.add(variance, BATCH_NORM_EPSILON)), norm.gamma);
+    return tf.add(tf.mul(tf.sub(x, mean), scale), norm.beta);
+  }
+
+  trainableVariables(): tf.Variable[] {
+    return this.namedVariables()
+      .filter(({ variable }) => variable.trainable)
+      .map(({ variable }) => variable);
+  }
+
+  namedVariables(): NamedVariable[] {
+    const named: NamedVariable[] = [];
+    this.layers.forEach((layer, i) => {
+      const prefix = `${this.scope}/layer${i}-${layer.config.type}`;
+      if ('kernel' in layer) {
+        named.push({ name: `${prefix}/kernel`, variable: layer.kernel });
+        if (layer.bias) named.push({ name: `${prefix}/bias`, variable: layer.bias });
+      } else if ('gamma' in layer) {
+        named.push({ name: `${prefix}/gamma`, variable: layer.gamma });
+        named.push({ name: `${prefix}/beta`, variable: layer.beta });
+        named.push({ name: `${prefix}/runningMean`, variable: layer.runningMean });
+        named.push({ name: `${prefix}/runningVariance`, variable: layer.runningVariance });
+      }
+    });
+    return named;
+  }
+
+  dispose(): void {
+    for (const { variable } of this.namedVariables()) variable.dispose();
+  }
+}
+
+function normal(random: Random, shape: number[], std: number): tf.Tensor {
+  const values = random.fillNormal(new Float32Array(shape.reduce((a, b) => a * b, 1)));
+  for (let i = 0; i < values.length; i++) values[i] *= std;
+  return tf.tensor(values, shape);
+}
+
+function uniform(random: Random, shape: number[], bound: number): tf.Tensor {
+  return tf.tensor(random.fillUniform(new Float32Array(shape.reduce((a, b) => a * b, 1)), -bound, bound), shape);
+}
+
+/**
+ * Builds G or D from its config. G maps [latent] to a sample of `dataShape`; D maps a sample to
+ * one score. A `layers` network whose output does not fit throws a message naming the field.
+ */
+export function buildNetwork(
+  role: 'generator' | 'discriminator',
+  config: NetworkConfig,
+  latentSize: number,
+  dataShape: readonly number[],
+  random: Random,
+): Network {
+  const dimension = dataShape.reduce((a, b) => a * b, 1);
+  const input = role === 'generator' ? [latentSize] : dataShape;
+  const outputSize = role === 'generator' ? dimension : 1;
+  if (config.type === 'mlp')
+    return new Mlp(
+      role,
+      config,
+      input.reduce((a, b) => a * b, 1),
+      outputSize,
+      'linear',
+      random,
+    );
+  let shapes: number[][];
+  try {
+    shapes = layerShapes(config.layers, input);
+  } catch (error) {
+    throw new NetworkShapeError(`${role}.${(error as Error).message}`);
+  }
+  const out = shapes[shapes.length - 1];
+  const outSize = out.reduce((a, b) => a * b, 1);
+  if (outSize !== outputSize) {
+    const expected =
+      role === 'generator' ? `a sample of the data's shape [${dataShape.join(', ')}] (${dimension} values)` : 'one score (end with a dense layer of 1 unit)';
+    throw new NetworkShapeError(`${role}.layers: the last layer gives [${out.join(', ')}] (${outSize} values) per sample; expected ${expected}`);
+  }
+  if (role === 'generator' && out.length > 1 && out.join() !== dataShape.join()) {
+    throw new NetworkShapeError(`${role}.layers: the last layer gives images of shape [${out.join(', ')}]; the data's images are [${dataShape.join(', ')}]`);
+  }
+  return new LayerNetwork(role, config.layers, config.init, input, random);
+}
+
+/** A network that does not fit its input or output; reported like a config problem. */
+export class NetworkShapeError extends Error {}
