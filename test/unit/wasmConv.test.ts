@@ -214,6 +214,26 @@ describe('WASM convolution kernels (im2col + matmul)', () => {
     }
   });
 
+  it('return empty outputs, and a zero filter gradient, for an empty batch', () => {
+    tf.setBackend('wasm');
+    for (const channels of [2, 8]) {
+      const x = tf.zeros([0, 6, 6, channels]) as tf.Tensor4D;
+      const f = tf.ones([3, 3, channels, 4]) as tf.Tensor4D;
+      const y = tf.conv2d(x, f, 1, 'same');
+      const [dx, df] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same')))([x, f]);
+      assert.deepEqual(
+        [y.shape, dx.shape, df.shape],
+        [
+          [0, 6, 6, 4],
+          [0, 6, 6, channels],
+          [3, 3, channels, 4],
+        ],
+      );
+      assert.ok((df.dataSync() as Float32Array).every((v) => v === 0));
+      tf.dispose([x, f, y, dx, df]);
+    }
+  });
+
   it('give the same results when the batch is sliced to keep column matrices small', () => {
     const random = new Random('sliced');
     const previous = setColumnBudget(64);

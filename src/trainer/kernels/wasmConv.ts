@@ -1,11 +1,12 @@
 /**
  * Convolution training kernels for the WASM backend. tfjs-backend-wasm 4.22 has no
  * Conv2DBackpropFilter at all and a Conv2DBackpropInput about 8× slower than its forward Conv2D
- * (and conv2dTranspose runs Conv2DBackpropInput forward). All three are lowered here to a plain
+ * (and conv2dTranspose runs Conv2DBackpropInput forward). These are lowered here to a plain
  * matrix product on the backend's own XNNPACK matmul, with the im2col/col2im data movement done
  * in place on the WASM heap (heapMover.ts), so a call is one gather or scatter pass plus one matmul
- * dispatch, and every intermediate is freed before it returns. Column matrices are built a batch
- * slice at a time past COLUMN_BUDGET floats, so big images cost time, not the heap.
+ * dispatch, and every intermediate is freed before it returns. Conv2D forward goes the same way
+ * where that beats the stock kernel (few input channels). Past a column budget, column matrices
+ * are built a batch slice at a time, so big images cost time, not heap.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { DataType, KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
@@ -43,6 +44,9 @@ export function setColumnBudget(floats: number): number {
   columnBudget = floats;
   return previous;
 }
+
+/** From this many input channels, Conv2D forward runs the stock kernel (see conv2D). */
+const STOCK_CONV2D_CHANNELS = 8;
 
 /** Float index of a tensor's first element in HEAPF32 (malloc aligns to 8 bytes or more). */
 function offsetOf(backend: WasmBackend, t: TensorInfo): number {
@@ -131,6 +135,14 @@ class Lowering {
     return offsetOf(this.backend, t);
   }
 
+  /** An output of zeros, for an empty batch (no slice runs; a filter gradient then is 0). */
+  zeros(shape: number[]): TensorInfo {
+    const t = this.make(shape);
+    const at = this.offset(t);
+    this.backend.wasm.HEAPF32.fill(0, at, at + shape.reduce((a, b) => a * b, 1));
+    return t;
+  }
+
   /** A fresh tensor holding rows [start, start + count) of a [rows, width] matrix. */
   rows(t: TensorInfo, width: number, start: number, count: number): TensorInfo {
     const part = this.make([count, width]);
@@ -139,14 +151,26 @@ class Lowering {
   }
 }
 
-/** y = conv(x, filter): columns[B·OH·OW, KH·KW·C] · filter[KH·KW·C, OC] is y in NHWC already. */
+/**
+ * y = conv(x, filter): columns[B·OH·OW, KH·KW·C] · filter[KH·KW·C, OC] is y in NHWC already.
+ * The stock XNNPACK convolution is kept from 8 input channels up, where its indirect GEMM matches
+ * or beats im2col (3×3 stride 1 over 32 channels: 27 ms vs 43 ms); below, it is the slower one
+ * (D's 4×4 stride-2 convolution of 1-channel 28×28 images: 1.5–5 ms vs 0.9 ms). Not with a
+ * numeric pad: tfjs's conv_util then sizes the output with the filter's height and stride for
+ * both axes, and the stock kernel, sizing it from the pads, fills a wrongly shaped buffer.
+ */
 export const conv2D: KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, filter } = inputs as { x: TensorInfo; filter: TensorInfo };
   const { strides, pad, dataFormat, dimRoundingMode, dilations } = attrs as unknown as ConvAttrs & { dilations: number | [number, number] };
   channelsLast(dataFormat, 'Conv2D');
   const info = tf.backend_util.computeConv2DInfo(x.shape as Shape4, filter.shape as Shape4, strides, dilations, pad, dimRoundingMode);
+  const original = stock.get('Conv2D');
+  const stockable = typeof pad === 'string' || Array.isArray(pad);
+  if (original && stockable && info.inChannels >= STOCK_CONV2D_CHANNELS && !isPointwise(geometryOf(info)))
+    return original.kernelFunc({ inputs, backend, attrs });
   const l = new Lowering(backend as WasmBackend, info);
   const { depth, outChannels } = l;
+  if (l.g.batch === 0) return l.zeros(info.outShape);
   if (isPointwise(l.g)) return reshaped(matMul(l.backend, x, filter, l.g.batch * l.positionsPerItem, depth, outChannels), info.outShape);
   const columns = l.make([l.slice * l.positionsPerItem, depth]);
   // Unsliced, the one matmul's output is y; sliced, each slice's is copied into place.
@@ -177,6 +201,7 @@ export const conv2DBackpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
   const info = tf.backend_util.computeConv2DInfo(inputShape, filter.shape as Shape4, strides, 1, pad, dimRoundingMode);
   const l = new Lowering(backend as WasmBackend, info);
   const { depth, outChannels } = l;
+  if (l.g.batch === 0) return l.zeros(info.inShape);
   const filterT = l.make([outChannels, depth]);
   l.mover.transpose(l.offset(filter), l.offset(filterT), depth, outChannels);
   const pointwise = isPointwise(l.g);
@@ -210,6 +235,7 @@ export const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => 
   const info = tf.backend_util.computeConv2DInfo(x.shape as Shape4, filterShape, strides, 1, pad, dimRoundingMode);
   const l = new Lowering(backend as WasmBackend, info);
   const { depth, outChannels } = l;
+  if (l.g.batch === 0) return l.zeros(filterShape);
   const columnsT = l.make([depth, l.slice * l.positionsPerItem]);
   let dw: TensorInfo | null = null;
   for (const { start, positions, g } of l.slices()) {
@@ -253,7 +279,8 @@ export function installWasmConvKernels(): void {
       stock.set(kernelName, original);
       tf.unregisterKernel(kernelName, BACKEND);
     }
-    tf.registerKernel({ kernelName, backendName: BACKEND, kernelFunc });
+    // The stock setupFunc binds the WASM entry points the stock kernel (still called by conv2D) needs.
+    tf.registerKernel({ kernelName, backendName: BACKEND, kernelFunc, setupFunc: original?.setupFunc, disposeFunc: original?.disposeFunc });
   }
   installed = true;
 }
