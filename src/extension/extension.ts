@@ -5,6 +5,8 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import * as vscode from 'vscode';
+import { NATIVE_DIR_ENV } from '../protocol/environment';
+import { installGpuBackend, nativeDir } from './gpuBackend';
 import { formatProblem } from '../protocol/config';
 import { checkConfig, ConfigDiagnostics, isGanConfig } from './configDiagnostics';
 import { MonitorPanel, MonitorPanelSerializer } from './monitorPanel';
@@ -164,7 +166,9 @@ export function activate(context: vscode.ExtensionContext): void {
 
   /** Starts a trainer for `params`; a trainer that crashes is resumed from its checkpoint while `policy` allows. */
   async function launch(params: StartRunParams, label: string, policy: RestartPolicy): Promise<string | undefined> {
-    const session = new TrainerSession(trainerScript, output, trainerNodePath());
+    // The GPU backend installed by "GAN: Install GPU backend" lives in the global storage.
+    const env = { ...process.env, [NATIVE_DIR_ENV]: [nativeDir(context), process.env[NATIVE_DIR_ENV]].filter(Boolean).join(path.delimiter) };
+    const session = new TrainerSession(trainerScript, output, trainerNodePath(), env);
     try {
       const run = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Starting GAN trainer…' }, () => session.start(params));
       output.appendLine(`Run ${run.runId} on ${run.backend}${run.backendReason ? ` (skipped ${run.backendReason})` : ''}: ${run.runDir}`);
@@ -304,6 +308,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('ganWorkbench.openMonitor', openMonitorCommand),
     vscode.commands.registerCommand('ganWorkbench.refreshRuns', () => runsTree.refresh()),
     vscode.commands.registerCommand('ganWorkbench.showOutput', () => output.show()),
+    vscode.commands.registerCommand('ganWorkbench.installGpuBackend', () => installGpuBackend(context, output)),
   );
   registerRunActions(context, {
     output,

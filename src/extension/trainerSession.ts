@@ -28,9 +28,9 @@ export class TrainerSession implements vscode.Disposable {
   readonly onDidEnd = this.endEmitter.event;
   lastMetrics: MetricsRecord | null = null;
 
-  constructor(trainerScript: string, output: vscode.OutputChannel, nodePath: string | undefined) {
+  constructor(trainerScript: string, output: vscode.OutputChannel, nodePath: string | undefined, env?: NodeJS.ProcessEnv) {
     this.process = new TrainerProcess(
-      { script: trainerScript, nodePath },
+      { script: trainerScript, nodePath, env },
       {
         output: (text) => output.append(text),
         metrics: (record) => {

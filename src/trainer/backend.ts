@@ -10,6 +10,7 @@ import type { BackendChoice, BackendName } from '../protocol/runDirectory';
 import { BACKENDS } from '../protocol/runDirectory';
 import { installWasmConvKernels } from './kernels/wasmConv';
 import { installWasmMatMul } from './kernels/wasmMatMul';
+import { requireNative } from './nativeModules';
 
 export interface BackendSelection {
   backend: BackendName;
@@ -42,13 +43,11 @@ function wasmDirectory(): string {
 
 export const defaultLoaders: Record<BackendName, BackendLoader> = {
   'tensorflow-gpu': async () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    require('@tensorflow/tfjs-node-gpu');
+    requireNative('@tensorflow/tfjs-node-gpu');
     await activate('tensorflow');
   },
   tensorflow: async () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    require('@tensorflow/tfjs-node');
+    requireNative('@tensorflow/tfjs-node');
     await activate('tensorflow');
   },
   wasm: async () => {
