@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { selectBackend } from '../src/trainer/backend';
-import { stockWasmKernel } from '../src/trainer/kernels/wasmConv';
+import { im2colConv2D, stockWasmKernel } from '../src/trainer/kernels/wasmConv';
 
 const REPS = Number(process.env.BENCH_REPS ?? 7);
 const BATCH = 64;
@@ -84,29 +84,32 @@ function benchKernels(): void {
     const x = () => tf.randomNormal(layer.x);
     const f = () => tf.randomNormal(layer.filter);
     const dy = () => tf.randomNormal(out);
-    const cases: { name: string; func: string; inputs: () => Record<string, tf.Tensor>; attrs: object; product: [number, number, number] }[] = [
-      { name: 'Conv2D (forward)', func: 'Conv2D', inputs: () => ({ x: x(), filter: f() }), attrs, product: [positions, depth, oc] },
-      {
-        name: 'Conv2DBackpropInput (dx, convT)',
-        func: 'Conv2DBackpropInput',
-        inputs: () => ({ dy: dy(), filter: f() }),
-        attrs: { ...attrs, inputShape: layer.x },
-        product: [positions, oc, depth],
-      },
-      {
-        name: 'Conv2DBackpropFilter (dW)',
-        func: 'Conv2DBackpropFilter',
-        inputs: () => ({ x: x(), dy: dy() }),
-        attrs: { ...attrs, filterShape: layer.filter },
-        product: [depth, positions, oc],
-      },
-    ];
+    const cases: { name: string; func: string; im2col?: boolean; inputs: () => Record<string, tf.Tensor>; attrs: object; product: [number, number, number] }[] =
+      [
+        { name: 'Conv2D (forward)', func: 'Conv2D', inputs: () => ({ x: x(), filter: f() }), attrs, product: [positions, depth, oc] },
+        // The registered Conv2D hands 8+ input channels to the stock kernel; its own path for comparison.
+        { name: '  Conv2D, im2col path', func: 'Conv2D', im2col: true, inputs: () => ({ x: x(), filter: f() }), attrs, product: [positions, depth, oc] },
+        {
+          name: 'Conv2DBackpropInput (dx, convT)',
+          func: 'Conv2DBackpropInput',
+          inputs: () => ({ dy: dy(), filter: f() }),
+          attrs: { ...attrs, inputShape: layer.x },
+          product: [positions, oc, depth],
+        },
+        {
+          name: 'Conv2DBackpropFilter (dW)',
+          func: 'Conv2DBackpropFilter',
+          inputs: () => ({ x: x(), dy: dy() }),
+          attrs: { ...attrs, filterShape: layer.filter },
+          product: [depth, positions, oc],
+        },
+      ];
     console.log(layer.name);
     for (const k of cases) {
       const [m, kk, n] = k.product;
       const matMulInputs = () => ({ a: tf.randomNormal([1, m, kk]), b: tf.randomNormal([1, kk, n]) });
       const [ms, matMs] = timePair(
-        () => timeOnce(kernel(k.func), k.inputs, k.attrs),
+        () => timeOnce(k.im2col ? im2colConv2D : kernel(k.func), k.inputs, k.attrs),
         () => timeOnce(kernel('BatchMatMul'), matMulInputs, { transposeA: false, transposeB: false }),
       );
       const original = stockWasmKernel(k.func);
@@ -140,10 +143,15 @@ function normalInit(shape: number[], std = 0.02): tf.Variable {
   return tf.variable(tf.randomNormal(shape, 0, std));
 }
 
-/** Batch normalisation with the batch's statistics (training mode). */
+/**
+ * Batch normalisation with the batch's statistics (training mode), written with broadcasting ops
+ * as the trainer does (src/trainer/layerNetwork.ts): tf.batchNorm's gradient runs Tile, which
+ * costs the WASM backend ~34 ms for a 64×14×14×64 batch.
+ */
 function batchNorm(x: tf.Tensor, axes: number[], gamma: tf.Variable, beta: tf.Variable): tf.Tensor {
   const { mean, variance } = tf.moments(x, axes);
-  return tf.batchNorm(x, mean, variance, beta, gamma, EPSILON);
+  const scale = tf.mul(tf.rsqrt(tf.add(variance, EPSILON)), gamma);
+  return tf.add(tf.mul(tf.sub(x, mean), scale), beta);
 }
 
 class Dcgan {
@@ -225,25 +233,36 @@ async function benchStep(): Promise<void> {
   const { real, z } = batch();
   const before = tf.memory().numTensors;
   const profile = await tf.profile(() => gan.step(real, z));
+  const leaked = tf.memory().numTensors - before;
   tf.dispose([real, z]);
   const byKernel = new Map<string, { ms: number; calls: number }>();
+  const byConv = new Map<string, { ms: number; calls: number }>();
   let total = 0;
+  const add = (map: Map<string, { ms: number; calls: number }>, key: string, ms: number) => {
+    const entry = map.get(key) ?? { ms: 0, calls: 0 };
+    entry.ms += ms;
+    entry.calls++;
+    map.set(key, entry);
+  };
   for (const k of profile.kernels) {
     const ms = Number(k.kernelTimeMs);
     total += ms;
-    const entry = byKernel.get(k.name) ?? { ms: 0, calls: 0 };
-    entry.ms += ms;
-    entry.calls++;
-    byKernel.set(k.name, entry);
+    add(byKernel, k.name, ms);
+    if (k.name.startsWith('Conv2D')) add(byConv, `${k.name} ${k.inputShapes.map((s) => s?.join('x')).join(' ')}`, ms);
   }
   console.log(
-    `Per-kernel profile of one step (tf.profile; ${profile.kernels.length} kernel calls, ${total.toFixed(0)} ms in kernels; tensors leaked: ${tf.memory().numTensors - before}):`,
+    `Per-kernel profile of one step (tf.profile; ${profile.kernels.length} kernel calls, ${total.toFixed(0)} ms in kernels; tensors leaked: ${leaked}):`,
   );
+  const table = (map: Map<string, { ms: number; calls: number }>, width: number) => {
+    for (const [name, { ms, calls }] of [...map].sort((a, b) => b[1].ms - a[1].ms)) {
+      if (ms < 0.5) continue;
+      console.log(`${pad(name, width)}${pad(calls, 8)}${pad(ms.toFixed(1), 10)}${pad(`${((100 * ms) / total).toFixed(1)}%`, 8)}`);
+    }
+  };
   console.log(`${pad('kernel', 24)}${pad('calls', 8)}${pad('ms', 10)}${pad('share', 8)}`);
-  for (const [name, { ms, calls }] of [...byKernel].sort((a, b) => b[1].ms - a[1].ms)) {
-    if (ms < 0.5) continue;
-    console.log(`${pad(name, 24)}${pad(calls, 8)}${pad(ms.toFixed(1), 10)}${pad(`${((100 * ms) / total).toFixed(1)}%`, 8)}`);
-  }
+  table(byKernel, 24);
+  console.log(`\nConvolution kernels by input shapes (each includes its own matmul):`);
+  table(byConv, 60);
 }
 
 void (async () => {

@@ -14,7 +14,7 @@ import type { WasmHeap } from '../../src/trainer/kernels/heapMover';
 import { heapSimd } from '../../src/trainer/kernels/heapSimd';
 import { col2im, geometryOf, im2col, im2colTransposed, transpose2d } from '../../src/trainer/kernels/im2col';
 import type { ConvGeometry } from '../../src/trainer/kernels/im2col';
-import { conv2D, conv2DBackpropFilter, conv2DBackpropInput, installWasmConvKernels, setColumnBudget } from '../../src/trainer/kernels/wasmConv';
+import { conv2D, conv2DBackpropFilter, conv2DBackpropInput, im2colConv2D, installWasmConvKernels, setColumnBudget } from '../../src/trainer/kernels/wasmConv';
 import { Random } from '../../src/trainer/random';
 
 type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
@@ -142,6 +142,25 @@ describe('WASM convolution kernels (im2col + matmul)', () => {
       const c = randomCase(random, true);
       const t = inputs(random, c);
       compare(`conv2d ${describeCase(c)}`, () => [tf.tidy(() => tf.conv2d(t.x(), t.filter(), c.strides, c.pad, 'NHWC', c.dilations))]);
+    }
+  });
+
+  it('compute conv2d forward on the im2col path too where Conv2D hands over to the stock kernel', () => {
+    const random = new Random('forward-im2col');
+    const register = (kernelFunc: tf.KernelFunc) => {
+      tf.unregisterKernel('Conv2D', 'wasm');
+      tf.registerKernel({ kernelName: 'Conv2D', backendName: 'wasm', kernelFunc });
+    };
+    register(im2colConv2D);
+    try {
+      for (let i = 0; i < 30; i++) {
+        const c = randomCase(random, true);
+        c.x[3] = c.filter[2] = 8 + random.int(9);
+        const t = inputs(random, c);
+        compare(`im2col conv2d ${describeCase(c)}`, () => [tf.tidy(() => tf.conv2d(t.x(), t.filter(), c.strides, c.pad, 'NHWC', c.dilations))]);
+      }
+    } finally {
+      register(conv2D);
     }
   });
 

@@ -9,7 +9,7 @@
  * are built a batch slice at a time, so big images cost time, not heap.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { DataType, KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import type { DataType, KernelConfig, KernelFunc, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { HeapMover } from './heapMover';
 import type { WasmHeap } from './heapMover';
 import { geometryOf, isPointwise } from './im2col';
@@ -151,23 +151,34 @@ class Lowering {
   }
 }
 
-/**
- * y = conv(x, filter): columns[B·OH·OW, KH·KW·C] · filter[KH·KW·C, OC] is y in NHWC already.
- * The stock XNNPACK convolution is kept from 8 input channels up, where its indirect GEMM matches
- * or beats im2col (3×3 stride 1 over 32 channels: 27 ms vs 43 ms); below, it is the slower one
- * (D's 4×4 stride-2 convolution of 1-channel 28×28 images: 1.5–5 ms vs 0.9 ms). Not with a
- * numeric pad: tfjs's conv_util then sizes the output with the filter's height and stride for
- * both axes, and the stock kernel, sizing it from the pads, fills a wrongly shaped buffer.
- */
-export const conv2D: KernelFunc = ({ inputs, backend, attrs }) => {
+function conv2DInfo(inputs: NamedTensorInfoMap, attrs: NamedAttrMap | undefined): tf.backend_util.Conv2DInfo {
   const { x, filter } = inputs as { x: TensorInfo; filter: TensorInfo };
   const { strides, pad, dataFormat, dimRoundingMode, dilations } = attrs as unknown as ConvAttrs & { dilations: number | [number, number] };
   channelsLast(dataFormat, 'Conv2D');
-  const info = tf.backend_util.computeConv2DInfo(x.shape as Shape4, filter.shape as Shape4, strides, dilations, pad, dimRoundingMode);
+  return tf.backend_util.computeConv2DInfo(x.shape as Shape4, filter.shape as Shape4, strides, dilations, pad, dimRoundingMode);
+}
+
+/**
+ * Conv2D as registered: the stock XNNPACK convolution from 8 input channels up, where its
+ * indirect GEMM matches or beats im2col (3×3 stride 1 over 32 channels: 27 ms vs 43 ms), else
+ * im2colConv2D (D's 4×4 stride-2 convolution of 1-channel 28×28 images: 0.9 ms vs 1.5–5 ms).
+ * Never the stock kernel with a numeric pad: tfjs's conv_util then sizes the output with the
+ * filter's height and stride for both axes, and the stock kernel, sizing it from the pads, fills
+ * a wrongly shaped buffer.
+ */
+export const conv2D: KernelFunc = (args) => {
+  const info = conv2DInfo(args.inputs, args.attrs);
   const original = stock.get('Conv2D');
+  const { pad } = args.attrs as unknown as ConvAttrs;
   const stockable = typeof pad === 'string' || Array.isArray(pad);
-  if (original && stockable && info.inChannels >= STOCK_CONV2D_CHANNELS && !isPointwise(geometryOf(info)))
-    return original.kernelFunc({ inputs, backend, attrs });
+  if (original && stockable && info.inChannels >= STOCK_CONV2D_CHANNELS && !isPointwise(geometryOf(info))) return original.kernelFunc(args);
+  return im2colConv2D(args);
+};
+
+/** y = conv(x, filter): columns[B·OH·OW, KH·KW·C] · filter[KH·KW·C, OC] is y in NHWC already. */
+export const im2colConv2D: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { x, filter } = inputs as { x: TensorInfo; filter: TensorInfo };
+  const info = conv2DInfo(inputs, attrs);
   const l = new Lowering(backend as WasmBackend, info);
   const { depth, outChannels } = l;
   if (l.g.batch === 0) return l.zeros(info.outShape);
