@@ -227,7 +227,11 @@ class LineChart {
   }
 
   private resize(): void {
-    if (this.plot) this.plot.setSize(this.size());
+    if (!this.plot) return;
+    this.plot.setSize(this.size());
+    // A resize clears the legend; without a cursor it shows the newest values again.
+    const points = this.plot.data[0].length;
+    if (this.plot.cursor.idx == null && points > 0) this.plot.setLegend({ idx: points - 1 });
   }
 
   /** Redraws with the current data; creates the plot on first data. */
