@@ -253,6 +253,16 @@ export const trainingSchema = z
       .optional(),
     cost: costSchema.default({ type: 'cross-entropy' }),
     generatorCost: generatorCostSchema.optional(),
+    generatorAverage: z
+      .number()
+      .gt(0)
+      .lt(1)
+      .optional()
+      .describe(
+        "Decay β of an exponential moving average of G's weights, which samples, `sample` and `export` then use (Yazıcı et al. 2019; " +
+          'Karras et al. 2018): it smooths the oscillation of the game, so samples are cleaner than the last iterate. Training is unchanged. ' +
+          'Typical: 0.999. β warms up as min(β, (1 + t)/(10 + t)) over the first updates. Absent: samples come from G itself.',
+      ),
   })
   .superRefine((training, ctx) => {
     // Runs on partly invalid values too (zod reports every problem at once): look only at what parsed.
@@ -332,7 +342,7 @@ const ganConfigObjectSchema = z
  * the cross-entropy game). Fields written in the config are kept: explicit fields win.
  */
 function withCostDefaults(config: z.output<typeof ganConfigObjectSchema>) {
-  const { steps, batchSize, dStepsPerGStep, cost, generatorCost } = config.training;
+  const { dStepsPerGStep, cost, generatorCost, ...rest } = config.training;
   const defaults = COST_DEFAULTS[cost.type];
   const optimizer = (network: typeof config.generator) => ({ ...network, optimizer: network.optimizer ?? { ...defaults.optimizer } });
   return {
@@ -340,8 +350,8 @@ function withCostDefaults(config: z.output<typeof ganConfigObjectSchema>) {
     generator: optimizer(config.generator),
     discriminator: optimizer(config.discriminator),
     training: {
-      steps,
-      batchSize,
+      // Fields whose defaults do not depend on the cost pass through as they are.
+      ...rest,
       dStepsPerGStep: dStepsPerGStep ?? defaults.dStepsPerGStep,
       cost,
       // Present exactly for the cross-entropy cost, so a resolved config validates again as it is.

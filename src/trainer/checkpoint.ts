@@ -14,7 +14,8 @@ import { faults, injectWriteFault } from './faults';
 import { Random } from './random';
 
 const FORMAT = 'gan-workbench-checkpoint/1';
-type Group = 'generator' | 'discriminator' | 'generatorOptimizer' | 'discriminatorOptimizer' | 'generatorAdamBetas' | 'discriminatorAdamBetas';
+type Group =
+  'generator' | 'discriminator' | 'generatorOptimizer' | 'discriminatorOptimizer' | 'generatorAdamBetas' | 'discriminatorAdamBetas' | 'generatorAverage';
 
 /**
  * Adam's running products β1ᵗ and β2ᵗ. tfjs's setWeights recomputes them as pow(β, t+1), which
@@ -62,6 +63,7 @@ async function collect(gan: Gan): Promise<{ group: Group; name: string; tensor: 
   const entries: { group: Group; name: string; tensor: tf.Tensor }[] = [];
   for (const { name, variable } of gan.generator.namedVariables()) entries.push({ group: 'generator', name, tensor: variable });
   for (const { name, variable } of gan.discriminator.namedVariables()) entries.push({ group: 'discriminator', name, tensor: variable });
+  for (const { name, variable } of gan.generatorAverage?.namedVariables() ?? []) entries.push({ group: 'generatorAverage', name, tensor: variable });
   for (const { name, tensor } of await gan.generatorOptimizer.getWeights()) entries.push({ group: 'generatorOptimizer', name, tensor });
   for (const { name, tensor } of await gan.discriminatorOptimizer.getWeights()) entries.push({ group: 'discriminatorOptimizer', name, tensor });
   for (const [group, optimizer] of [
@@ -196,6 +198,20 @@ export async function restoreCheckpoint(
     const value = tensorOf(entry);
     variable.assign(value);
     value.dispose();
+  }
+  // G's average: restored when the checkpoint has one that fits, else started from the restored G.
+  if (gan.generatorAverage) {
+    const saved = new Map(byGroup('generatorAverage').map((entry) => [entry.name, entry]));
+    const targets = gan.generatorAverage.namedVariables();
+    if (targets.every(({ name, variable }) => saved.get(name)?.shape.join('x') === variable.shape.join('x'))) {
+      for (const { name, variable } of targets) {
+        const value = tensorOf(saved.get(name)!);
+        variable.assign(value);
+        value.dispose();
+      }
+    } else {
+      gan.generatorAverage.reset();
+    }
   }
   for (const [group, optimizer] of [
     ['generatorOptimizer', gan.generatorOptimizer],

@@ -307,7 +307,9 @@ async function buildLayers(
 export async function exportGenerator(options: ExportOptions): Promise<{ step: number; files: string[] }> {
   const { runDir, config, data, gan, step, dispose } = await restoreRun(options, (message) => new ExportError(message));
   try {
-    const builder = await buildGenerator(gan, dataSpaceAffine(data));
+    const dataSpace = dataSpaceAffine(data);
+    // A run that keeps an average of G's weights samples from it, so that is what is exported.
+    const builder = await (gan.generatorAverage ? gan.generatorAverage.withAverage(() => buildGenerator(gan, dataSpace)) : buildGenerator(gan, dataSpace));
     const weightData = new Float32Array(builder.weights.reduce((n, w) => n + w.values.length, 0));
     let offset = 0;
     for (const { values } of builder.weights) {

@@ -12,6 +12,7 @@ import type { GanConfig, OptimizerConfig } from '../protocol/config';
 import type { DataSource } from './data';
 import { adversarialGeneratorCost, criticCost, gradientPenalty, interpolates, wassersteinEstimate } from './losses';
 import type { Network } from './layerNetwork';
+import { GeneratorAverage } from './generatorAverage';
 import { buildNetwork } from './layerNetwork';
 import { Random, randomStream } from './random';
 
@@ -93,6 +94,8 @@ export class Gan {
   readonly discriminatorOptimizer: tf.Optimizer;
   /** Draws noise and data; its state is checkpointed. */
   random: Random;
+  /** The moving average of G's weights that samples are drawn from, when training.generatorAverage is set. */
+  readonly generatorAverage: GeneratorAverage | null;
 
   constructor(
     readonly config: GanConfig,
@@ -104,6 +107,8 @@ export class Gan {
     this.generatorOptimizer = makeOptimizer(config.generator.optimizer);
     this.discriminatorOptimizer = makeOptimizer(config.discriminator.optimizer);
     this.random = randomStream(config.seed, 'training');
+    const averageDecay = config.training.generatorAverage;
+    this.generatorAverage = averageDecay === undefined ? null : new GeneratorAverage(this.generator, averageDecay);
   }
 
   /** m noise vectors from p_z. */
@@ -187,6 +192,7 @@ export class Gan {
           this.generator.trainableVariables(),
         ) as tf.Scalar,
       );
+      this.generatorAverage?.update();
       const read = async (t: tf.Scalar | null) => (t ? (await t.data())[0] : null);
       // (Assigned inside the loss closures, which TypeScript's narrowing does not see.)
       const [dLossValue, gLossValue, estimateValue, penaltyValue] = await Promise.all(
@@ -216,12 +222,15 @@ export class Gan {
     }
   }
 
-  /** G(z) for the given noise, with batch norm in inference mode; model space, row-major. */
+  /** G(z) for the given noise, with batch norm in inference mode (and G's averaged weights, when kept); model space, row-major. */
   async generate(noise: tf.Tensor2D): Promise<Float32Array> {
-    const out = this.generator.apply(noise, false);
-    const values = (await out.data()) as Float32Array;
-    out.dispose();
-    return values;
+    const run = async () => {
+      const out = this.generator.apply(noise, false);
+      const values = (await out.data()) as Float32Array;
+      out.dispose();
+      return values;
+    };
+    return this.generatorAverage ? this.generatorAverage.withAverage(run) : run();
   }
 
   dispose(): void {
@@ -229,5 +238,6 @@ export class Gan {
     this.discriminator.dispose();
     this.generatorOptimizer.dispose();
     this.discriminatorOptimizer.dispose();
+    this.generatorAverage?.dispose();
   }
 }
