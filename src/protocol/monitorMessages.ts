@@ -2,6 +2,7 @@
  * The run monitor webview's contract: every message between the extension host and the monitor
  * panel is declared here, and both sides import these types.
  */
+import type { CostType } from './config';
 import type { BackendName, HistogramRecord, ImageSamples, MetricsRecord, PointSamples, RunStatus } from './runDirectory';
 
 export interface MonitorRunSummary {
@@ -30,6 +31,11 @@ export interface MonitorSnapshot {
   latestImage: ImageSamples | null;
   /** Image GANs: a grid of real images (`data:image/png;base64,…`). */
   realImage: string | null;
+  /**
+   * The run's `training.cost.type` (config.json), which says what D(x) and D(G(z)) mean and which
+   * optional metrics to expect; null when the config cannot be read.
+   */
+  cost: CostType | null;
 }
 
 export type HostToMonitorMessage =

@@ -1,6 +1,7 @@
 /** Builds the monitor's snapshot of a run from its directory (the single source of truth). */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { COST_DEFAULTS, type CostType } from '../protocol/config';
 import type { MonitorRunSummary, MonitorSnapshot } from '../protocol/monitorMessages';
 import type { ImageSamples, RunInfo } from '../protocol/runDirectory';
 import { RUN_FILES, sampleFileName } from '../protocol/runDirectory';
@@ -28,6 +29,19 @@ export async function readImageSamples(runDir: string, step: number): Promise<Im
   return image ? { step, image } : null;
 }
 
+/**
+ * The cost of a run's config.json, read without validating the whole config (a run written by an
+ * older or newer version still says its cost); a config without a cost is the cross-entropy game.
+ */
+export function costOfConfig(config: unknown): CostType | null {
+  if (config === null || typeof config !== 'object') return null;
+  const training: unknown = (config as { training?: unknown }).training;
+  const cost: unknown = training !== null && typeof training === 'object' ? (training as { cost?: unknown }).cost : undefined;
+  if (cost === undefined) return 'cross-entropy';
+  const type: unknown = cost !== null && typeof cost === 'object' ? (cost as { type?: unknown }).type : undefined;
+  return typeof type === 'string' && Object.prototype.hasOwnProperty.call(COST_DEFAULTS, type) ? (type as CostType) : null;
+}
+
 export function summarize(info: RunInfo, dataDimension: number): MonitorRunSummary {
   return {
     runId: info.id,
@@ -44,13 +58,14 @@ export function summarize(info: RunInfo, dataDimension: number): MonitorRunSumma
 export async function loadSnapshot(runDir: string): Promise<MonitorSnapshot | null> {
   const info = await readRunInfo(runDir);
   if (!info) return null;
-  const [metrics, histograms, sampleSteps, realPoints, imageSteps, realImage] = await Promise.all([
+  const [metrics, histograms, sampleSteps, realPoints, imageSteps, realImage, config] = await Promise.all([
     readMetrics(runDir),
     readHistograms(runDir),
     listSampleSteps(runDir),
     readJson<number[][]>(path.join(runDir, RUN_FILES.realSample)),
     listSampleSteps(runDir, 'png'),
     readImageUri(path.join(runDir, RUN_FILES.realImage)),
+    readJson<unknown>(path.join(runDir, RUN_FILES.config)),
   ]);
   const lastImageStep = imageSteps[imageSteps.length - 1];
   const latestImage = lastImageStep === undefined ? null : await readImageSamples(runDir, lastImageStep);
@@ -69,5 +84,6 @@ export async function loadSnapshot(runDir: string): Promise<MonitorSnapshot | nu
     imageSteps,
     latestImage,
     realImage,
+    cost: costOfConfig(config),
   };
 }

@@ -57,5 +57,43 @@ export function snapshot(overrides: Partial<MonitorSnapshot['run']> = {}, steps 
     imageSteps: [],
     latestImage: null,
     realImage: null,
+    cost: 'cross-entropy',
   };
+}
+
+/**
+ * A WGAN-GP run's records (the shape of examples/ring8-wgan-gp.gan.json's): D(x) and D(G(z)) are
+ * rank fractions that sum to 1, the raw critic means drift together (their offset is arbitrary),
+ * the Wasserstein estimate and the penalty settle.
+ */
+export function wganGpMetrics(fromStep: number, toStep: number, every = 10): MetricsRecord[] {
+  const random = new Random('wgan-gp');
+  const records: MetricsRecord[] = [];
+  for (let step = fromStep; step <= toStep; step += every) {
+    const t = step / 3000;
+    const wassersteinEstimate = 0.09 + 0.5 * Math.exp(-6 * t) + 0.02 * random.normal();
+    const gradientPenalty = 0.03 + 0.4 * Math.exp(-5 * t) * Math.abs(1 + 0.3 * random.normal());
+    const criticFake = -4 * Math.tanh(3 * t) + 0.1 * random.normal();
+    const criticReal = criticFake + wassersteinEstimate;
+    const dReal = Math.min(1, Math.max(0, 0.5 + 0.4 * Math.tanh(2 * wassersteinEstimate) + 0.03 * random.normal()));
+    records.push({
+      step,
+      time: 1_790_000_000_000 + step * 280,
+      dLoss: -wassersteinEstimate + gradientPenalty,
+      gLoss: -criticFake,
+      dReal,
+      dFake: 1 - dReal,
+      stepsPerSecond: 3.4 + 0.2 * random.normal(),
+      criticReal,
+      criticFake,
+      wassersteinEstimate,
+      gradientPenalty,
+    });
+  }
+  return records;
+}
+
+export function wganGpSnapshot(overrides: Partial<MonitorSnapshot['run']> = {}, steps = 1500): MonitorSnapshot {
+  const base = snapshot({ runId: 'ring8-wgan-gp-20261203-112916-f897', name: 'ring8-wgan-gp', ...overrides }, steps);
+  return { ...base, metrics: wganGpMetrics(10, steps), cost: 'wgan-gp' };
 }

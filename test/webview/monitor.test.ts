@@ -5,10 +5,24 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import type { HostToMonitorMessage } from '../../src/protocol/monitorMessages';
-import { histogram, metrics, snapshot } from './fixtures';
+import { histogram, metrics, snapshot, wganGpMetrics, wganGpSnapshot } from './fixtures';
 import { launchChromium, openMonitor, ROOT, send } from './page';
 
 const pointCount = (page: Page, id: string) => page.getAttribute(`#${id}`, 'data-point-count');
+const lastStep = (page: Page, id: string) => page.getAttribute(`#${id}`, 'data-last-step');
+const subtitle = (page: Page, id: string) => page.textContent(`#${id}-card .card-subtitle`);
+/** The chart legend's values by label (the newest step's when no cursor is over the chart). */
+const legendValues = (page: Page, id: string) =>
+  page.evaluate(
+    (chartId) =>
+      Object.fromEntries(
+        [...document.querySelectorAll(`#${chartId} .u-legend tr`)].map((row) => [
+          row.querySelector('.u-label')?.textContent ?? '',
+          row.querySelector('.u-value')?.textContent ?? '',
+        ]),
+      ),
+    id,
+  );
 const posted = (page: Page) => page.evaluate(() => (window as unknown as { posted: unknown[] }).posted);
 const load = (page: Page, s = snapshot()) =>
   send(page, { type: 'monitor/didLoad', snapshot: s, state: { runDir: '/runs/ring8' } } satisfies HostToMonitorMessage);
@@ -75,7 +89,8 @@ describe('run monitor webview', () => {
     const hostile = '<img src=x onerror="window.hacked=1"> diverged';
     await load(page, snapshot({ status: 'failed', error: hostile }));
     assert.equal(await page.textContent('#error'), `Error: ${hostile}`);
-    assert.equal(await page.locator('#root img').count(), 0);
+    // The panel's own sample-grid images are there; none came from the error text.
+    assert.equal(await page.locator('#error img, img[src="x"]').count(), 0);
     assert.equal(await page.evaluate(() => (window as unknown as { hacked?: number }).hacked), undefined);
     // Unknown or malformed messages are ignored.
     await send(page, { type: 'monitor/somethingElse' });
@@ -93,6 +108,77 @@ describe('run monitor webview', () => {
     await page.close();
   });
 
+  it('draws the critic of a WGAN-GP run from the snapshot and live records, once per step, and again after a resync', async () => {
+    const page = await openMonitor(browser, 'dark');
+    await load(page, wganGpSnapshot());
+    assert.equal(await page.isVisible('#critic-chart-card'), true);
+    assert.equal(await page.textContent('#critic-chart-card h2'), 'Critic');
+    assert.equal(await pointCount(page, 'critic-chart'), '150');
+    assert.equal(await lastStep(page, 'critic-chart'), '1500');
+    assert.match((await subtitle(page, 'critic-chart')) ?? '', /E\[D\(x\)\] − E\[D\(G\(z\)\)\], the critic's estimate of the Wasserstein-1 distance/);
+    assert.match((await subtitle(page, 'critic-chart')) ?? '', /gradient penalty/);
+    // D(x) and D(G(z)) of a critic are rank fractions, and the subtitle says so.
+    assert.match((await subtitle(page, 'equilibrium-chart')) ?? '', /^rank fractions, not probabilities: D\(x\) is the share of the generated minibatch/);
+    assert.doesNotMatch((await subtitle(page, 'equilibrium-chart')) ?? '', /σ/);
+    assert.deepEqual(Object.keys(await legendValues(page, 'critic-chart')), ['step', 'W estimate', 'penalty', 'raw D(x)', 'raw D(G(z))']);
+    // Two y axes: the estimate and the penalty on one scale, the raw scores (arbitrary offset) on the other.
+    assert.equal(await page.locator('#critic-chart .u-axis').count(), 3);
+
+    // Live records, some again (a notification racing the snapshot): each step once.
+    const live = wganGpMetrics(1510, 1550);
+    await send(page, { type: 'monitor/didAppendMetrics', records: live.slice(0, 2) });
+    await send(page, { type: 'monitor/didAppendMetrics', records: [...wganGpMetrics(1490, 1520), ...live.slice(2)] });
+    assert.equal(await pointCount(page, 'critic-chart'), '155');
+    assert.equal(await lastStep(page, 'critic-chart'), '1550');
+    assert.equal(await pointCount(page, 'loss-chart'), '155');
+    const newest = live[live.length - 1];
+    const values = await legendValues(page, 'critic-chart');
+    assert.equal(values['W estimate'], newest.wassersteinEstimate?.toPrecision(4));
+    assert.equal(values.penalty, newest.gradientPenalty?.toPrecision(4));
+    assert.equal(values['raw D(x)'], newest.criticReal?.toPrecision(4));
+    assert.equal(values['raw D(G(z))'], newest.criticFake?.toPrecision(4));
+
+    // A resync (the panel shown again) sends a fresh snapshot: it replaces the series, live records follow it.
+    await load(page, wganGpSnapshot({}, 1600));
+    assert.equal(await pointCount(page, 'critic-chart'), '160');
+    await send(page, { type: 'monitor/didAppendMetrics', records: wganGpMetrics(1600, 1620) });
+    assert.equal(await pointCount(page, 'critic-chart'), '162');
+    assert.equal(await lastStep(page, 'critic-chart'), '1620');
+    assert.equal(await page.locator('#critic-chart .uplot').count(), 1);
+    assert.deepEqual((page as Page & { errors?: string[] }).errors, []);
+    await page.close();
+  });
+
+  it('hides the critic for a cross-entropy run and says D(x) is a probability there', async () => {
+    const page = await openMonitor(browser, 'light');
+    // First a WGAN-GP run, then the panel switches to a cross-entropy one (the side panel follows another run).
+    await load(page, wganGpSnapshot());
+    await load(page);
+    assert.equal(await page.isVisible('#critic-chart-card'), false);
+    assert.equal(await page.locator('#critic-chart .uplot').count(), 0);
+    assert.equal(
+      await subtitle(page, 'equilibrium-chart'),
+      "mean D(x) and D(G(z)), D's probability σ(output) that its input is real; an optimal D at the solution gives ½",
+    );
+    await send(page, { type: 'monitor/didAppendMetrics', records: metrics(1510, 1550) });
+    assert.equal(await page.isVisible('#critic-chart-card'), false);
+    await page.close();
+  });
+
+  it("shows a hinge run's raw scores on one axis, and reads the cost from the records when the config had none", async () => {
+    const page = await openMonitor(browser, 'dark');
+    const records = wganGpMetrics(10, 300).map(({ wassersteinEstimate: _w, gradientPenalty: _p, ...rest }) => rest);
+    await load(page, { ...snapshot({}, 300), metrics: records, cost: 'hinge' });
+    assert.equal(await page.textContent('#critic-chart-card h2'), "D's raw scores");
+    assert.deepEqual(Object.keys(await legendValues(page, 'critic-chart')), ['step', 'raw D(x)', 'raw D(G(z))']);
+    assert.equal(await page.locator('#critic-chart .u-axis').count(), 2);
+    assert.match((await subtitle(page, 'equilibrium-chart')) ?? '', /^rank fractions/);
+    await load(page, { ...snapshot({}, 300), metrics: records, cost: null });
+    assert.match((await subtitle(page, 'equilibrium-chart')) ?? '', /^rank fractions/);
+    assert.equal(await pointCount(page, 'critic-chart'), '30');
+    await page.close();
+  });
+
   it('renders readably in dark and light themes (screenshots in docs/)', async () => {
     await mkdir(path.join(ROOT, 'test-results'), { recursive: true });
     for (const theme of ['dark', 'light'] as const) {
@@ -101,6 +187,9 @@ describe('run monitor webview', () => {
       await page.waitForTimeout(100);
       const file = path.join(ROOT, 'test-results', `monitor-${theme}.png`);
       await page.screenshot({ path: file, fullPage: true });
+      await load(page, wganGpSnapshot());
+      await page.waitForTimeout(100);
+      await page.screenshot({ path: path.join(ROOT, 'test-results', `monitor-wgan-gp-${theme}.png`), fullPage: true });
       await page.close();
     }
   });

@@ -87,8 +87,11 @@ function drawAxes(
   ctx.restore();
 }
 
-/** Overlaid histograms of D(x) and D(G(z)), as the fraction of the minibatch in each bin. */
-export function drawHistogram(canvas: HTMLCanvasElement, record: HistogramRecord | null): void {
+/**
+ * Overlaid histograms of D(x) and D(G(z)), as the fraction of the minibatch in each bin; `xLabel`
+ * says what D(·) is for the run's cost (σ of D's output, or a rank fraction).
+ */
+export function drawHistogram(canvas: HTMLCanvasElement, record: HistogramRecord | null, xLabel = 'discriminator output D(·)'): void {
   const prepared = prepare(canvas);
   if (!prepared) return;
   const { ctx, width, height } = prepared;
@@ -106,7 +109,7 @@ export function drawHistogram(canvas: HTMLCanvasElement, record: HistogramRecord
   const yMax = Math.max(top, yTicks[yTicks.length - 1]);
   const toX = (v: number) => box.x + v * box.w;
   const toY = (v: number) => box.y + box.h - (v / yMax) * box.h;
-  drawAxes(ctx, theme, box, [0, 0.25, 0.5, 0.75, 1], yTicks, toX, toY, 'discriminator output D(·)', 'fraction of batch');
+  drawAxes(ctx, theme, box, [0, 0.25, 0.5, 0.75, 1], yTicks, toX, toY, xLabel, 'fraction of batch');
   if (!record) return;
   const bars = (values: number[], color: string) => {
     ctx.fillStyle = withAlpha(color, 0.45);

@@ -6,7 +6,9 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import './monitor.css';
+import type { CostType } from '../../src/protocol/config';
 import type { HostToMonitorMessage, MonitorPanelState, MonitorRunSummary, MonitorToHostMessage } from '../../src/protocol/monitorMessages';
+import { OPTIONAL_METRICS, optionalValue, type MetricCard } from '../../src/protocol/optionalMetrics';
 import type { HistogramRecord, ImageSamples, MetricsRecord, PointSamples } from '../../src/protocol/runDirectory';
 import { drawHistogram, drawScatter } from './canvasCharts';
 import { chartTheme, type ChartTheme } from './theme';
@@ -29,9 +31,25 @@ interface Series {
   dFake: number[];
 }
 
+type OptionalMetric = (typeof OPTIONAL_METRICS)[number];
+
+/**
+ * An optional card's columns: only the steps whose record carries at least one of its metrics
+ * (records without any of them add nothing there), one column per metric.
+ */
+interface CardSeries {
+  step: number[];
+  values: Map<OptionalMetric['key'], (number | null)[]>;
+}
+
+const emptyCardSeries = (): Record<MetricCard, CardSeries> => ({ critic: { step: [], values: new Map() } });
+
 const state: {
   run: MonitorRunSummary | null;
+  /** The run's cost (from the snapshot): what D(x) and D(G(z)) mean. */
+  cost: CostType | null;
   series: Series;
+  optional: Record<MetricCard, CardSeries>;
   lastRecord: MetricsRecord | null;
   histogram: HistogramRecord | null;
   samples: PointSamples | null;
@@ -45,7 +63,9 @@ const state: {
   followNewest: boolean;
 } = {
   run: null,
+  cost: null,
   series: { step: [], dLoss: [], gLoss: [], dReal: [], dFake: [] },
+  optional: emptyCardSeries(),
   lastRecord: null,
   histogram: null,
   samples: null,
@@ -112,7 +132,7 @@ errorText.hidden = true;
 top.append(titleRow, progressRow, errorText);
 
 const lossCard = card('Losses', 'loss-chart', 'J(D) and J(G) per logged step');
-const equilibriumCard = card('Discriminator outputs', 'equilibrium-chart', 'mean D(x) and D(G(z)); an optimal D at the solution gives ½');
+const equilibriumCard = card('Discriminator outputs', 'equilibrium-chart', '');
 const histogramCard = card('Histogram of D(x) and D(G(z))', 'histogram-chart', '');
 const scatterCard = card('Real vs generated', 'scatter-chart', '');
 const imageCard = card('Samples', 'sample-grid', 'G(z) from fixed noise');
@@ -182,8 +202,66 @@ scatterCard.note.append(
   ]),
 );
 
+/** The costs whose D is a Wasserstein critic. */
+const isWasserstein = (cost: CostType | null) => cost === 'wasserstein' || cost === 'wgan-gp';
+
+/**
+ * D(x) and D(G(z)) are σ(output) for the cross-entropy cost and rank fractions for the others
+ * (MetricsRecord.dReal). Without a known cost, a run whose records carry raw critic means is not
+ * cross-entropy; older runs (before the costs) are.
+ */
+function ranksDOutputs(): boolean {
+  if (state.cost) return state.cost !== 'cross-entropy';
+  return state.optional.critic.values.has('criticReal');
+}
+
+function equilibriumSubtitle(): string {
+  return ranksDOutputs()
+    ? 'rank fractions, not probabilities: D(x) is the share of the generated minibatch that D scores below x, and D(G(z)) = 1 − D(x); ' +
+        '½ when D cannot tell them apart, as at the solution'
+    : "mean D(x) and D(G(z)), D's probability σ(output) that its input is real; an optimal D at the solution gives ½";
+}
+
+interface OptionalCard {
+  title(): string;
+  subtitle(): string;
+  /** Axis labels; metrics name their axis in OPTIONAL_METRICS. */
+  axes: Record<OptionalMetric['axis'], string>;
+}
+
+/** The cards of the optional metrics (OPTIONAL_METRICS names each metric's card). */
+const OPTIONAL_CARDS: Record<MetricCard, OptionalCard> = {
+  critic: {
+    title: () => (isWasserstein(state.cost) || state.optional.critic.values.has('wassersteinEstimate') ? 'Critic' : "D's raw scores"),
+    subtitle: () => {
+      const has = (key: OptionalMetric['key']) => state.optional.critic.values.has(key);
+      if (state.cost === 'wgan-gp' || has('gradientPenalty'))
+        return "E[D(x)] − E[D(G(z))], the critic's estimate of the Wasserstein-1 distance (→ 0 as G matches the data); the gradient penalty; raw means on the right axis";
+      if (isWasserstein(state.cost) || has('wassersteinEstimate'))
+        return "E[D(x)] − E[D(G(z))], the clipped critic's estimate of the Wasserstein-1 distance up to a constant factor; raw means on the right axis";
+      return "mean raw D(x) and D(G(z)): D's score, not a probability";
+    },
+    axes: { left: 'W₁ estimate, penalty', right: 'raw score' },
+  },
+};
+
+const optionalCards = Object.fromEntries(
+  (Object.keys(OPTIONAL_CARDS) as MetricCard[]).map((id) => {
+    const made = card(OPTIONAL_CARDS[id].title(), `${id}-chart`, '');
+    made.section.hidden = true;
+    return [id, made];
+  }),
+) as Record<MetricCard, ReturnType<typeof card>>;
+
 const grid = element('main', 'grid');
-grid.append(imageCard.section, lossCard.section, equilibriumCard.section, histogramCard.section, scatterCard.section);
+grid.append(
+  imageCard.section,
+  lossCard.section,
+  equilibriumCard.section,
+  ...Object.values(optionalCards).map((c) => c.section),
+  histogramCard.section,
+  scatterCard.section,
+);
 root.append(top, grid);
 
 // ---- uPlot line charts -----------------------------------------------------------------------
@@ -210,6 +288,7 @@ function lineOptions(theme: ChartTheme, width: number, height: number, yLabel: s
 
 class LineChart {
   private plot: uPlot | null = null;
+  private builtLayout = '';
   private readonly observer: ResizeObserver;
 
   constructor(
@@ -217,21 +296,32 @@ class LineChart {
     private readonly empty: HTMLElement,
     private readonly build: (theme: ChartTheme, width: number, height: number) => uPlot.Options,
     private readonly columns: () => uPlot.AlignedData,
+    /** What the options are built from (the series shown): the plot is rebuilt when it changes. */
+    private readonly layout: () => string = () => '',
   ) {
     this.observer = new ResizeObserver(() => this.resize());
     this.observer.observe(host);
   }
 
-  private size(): { width: number; height: number } {
-    return { width: Math.max(200, this.host.clientWidth), height: Math.max(160, this.host.clientHeight - 34) };
+  /** The plot's size: the box less its legend (which wraps to more lines in a narrow card). */
+  private size(plot: uPlot | null = this.plot): { width: number; height: number } {
+    const legend = plot?.root.querySelector<HTMLElement>('.u-legend')?.offsetHeight ?? 34;
+    return { width: Math.max(200, this.host.clientWidth), height: Math.max(120, this.host.clientHeight - legend - 4) };
   }
 
   private resize(): void {
-    if (!this.plot) return;
-    this.plot.setSize(this.size());
-    // A resize clears the legend; without a cursor it shows the newest values again.
-    const points = this.plot.data[0].length;
-    if (this.plot.cursor.idx == null && points > 0) this.plot.setLegend({ idx: points - 1 });
+    if (this.plot) this.plot.setSize(this.size());
+  }
+
+  /**
+   * After uPlot has laid out a size (its legend's lines follow the width), fit the plot's height
+   * to the legend it now has; this converges at once, as the width stays. (It runs during the
+   * constructor too, before `this.plot` is set.)
+   */
+  private fitToLegend(u: uPlot): void {
+    const { height } = this.size(u);
+    // Not from inside uPlot's commit (it would drop the new size): right after it.
+    if (Math.abs(height - u.height) > 1) queueMicrotask(() => u.setSize({ width: u.width, height }));
   }
 
   /** Redraws with the current data; creates the plot on first data. */
@@ -246,13 +336,31 @@ class LineChart {
       this.plot = null;
       return;
     }
+    const layout = this.layout();
+    if (this.plot && layout !== this.builtLayout) {
+      this.plot.destroy();
+      this.plot = null;
+    }
     if (!this.plot) {
       const { width, height } = this.size();
-      this.plot = new uPlot(this.build(chartTheme(), width, height), data, this.host);
+      this.builtLayout = layout;
+      const options = this.build(chartTheme(), width, height);
+      // Without a cursor over the chart, the legend shows the newest values rather than dashes:
+      // uPlot resets it after every redraw that moves no cursor (new data, a resize).
+      const newest = (u: uPlot) => {
+        if (u.cursor.idx == null && u.data[0].length > 0) u.setLegend({ idx: u.data[0].length - 1 }, false);
+      };
+      const fit = (u: uPlot) => this.fitToLegend(u);
+      options.hooks = {
+        ...options.hooks,
+        setLegend: [...(options.hooks?.setLegend ?? []), newest],
+        ready: [...(options.hooks?.ready ?? []), fit],
+        setSize: [...(options.hooks?.setSize ?? []), fit],
+      };
+      this.plot = new uPlot(options, data, this.host);
     } else {
       this.plot.setData(data);
     }
-    // Without a cursor over the chart, the legend shows the newest values rather than dashes.
     if (this.plot.cursor.idx == null) this.plot.setLegend({ idx: points - 1 });
   }
 
@@ -299,6 +407,85 @@ const equilibriumChart = new LineChart(
   },
 );
 
+/** The metrics of an optional card that the run has written, in table order. */
+function shownMetrics(id: MetricCard): OptionalMetric[] {
+  return OPTIONAL_METRICS.filter((metric) => metric.card === id && state.optional[id].values.has(metric.key));
+}
+
+/** A chart of an optional card: one scale per axis its metrics use, the first on the left. */
+function optionalOptions(id: MetricCard, theme: ChartTheme, width: number, height: number): uPlot.Options {
+  const metrics = shownMetrics(id);
+  const scales = [...new Set(metrics.map((m) => m.axis))];
+  const axisStyle = {
+    stroke: theme.foreground,
+    labelFont: theme.font,
+    font: theme.font,
+    ticks: { stroke: theme.grid, width: 1 },
+  };
+  return {
+    width,
+    height,
+    scales: { x: { time: false }, ...Object.fromEntries(scales.map((scale) => [scale, {}])) },
+    axes: [
+      { ...axisStyle, label: 'step', grid: { stroke: theme.grid, width: 1 } },
+      ...scales.map((scale, i): uPlot.Axis => ({
+        ...axisStyle,
+        scale,
+        label: OPTIONAL_CARDS[id].axes[scale],
+        side: i === 0 ? 3 : 1,
+        size: 60,
+        // One grid: the second axis's lines would not meet the first's.
+        grid: { show: i === 0, stroke: theme.grid, width: 1 },
+      })),
+    ],
+    series: [
+      { label: 'step' },
+      ...metrics.map((metric): uPlot.Series => ({
+        label: metric.legend,
+        scale: metric.axis,
+        stroke: theme.charts[metric.color],
+        width: 'dashed' in metric && metric.dashed ? 1.25 : 1.75,
+        dash: 'dashed' in metric && metric.dashed ? [5, 3] : undefined,
+        spanGaps: true,
+        value: (_u, v) => (v == null ? '--' : v.toPrecision(metric.digits)),
+      })),
+    ],
+    legend: { show: true, live: true },
+    cursor: { drag: { x: true, y: false } },
+  };
+}
+
+const optionalCharts = Object.fromEntries(
+  (Object.keys(OPTIONAL_CARDS) as MetricCard[]).map((id) => [
+    id,
+    new LineChart(
+      optionalCards[id].body,
+      optionalCards[id].empty,
+      (theme, w, h) => optionalOptions(id, theme, w, h),
+      () => [state.optional[id].step, ...shownMetrics(id).map((m) => state.optional[id].values.get(m.key) ?? [])] as uPlot.AlignedData,
+      () =>
+        shownMetrics(id)
+          .map((m) => m.key)
+          .join(','),
+    ),
+  ]),
+) as Record<MetricCard, LineChart>;
+
+/** Redraws every line chart with its current data, and shows the optional cards that have any. */
+function updateLineCharts(): void {
+  lossChart.update();
+  equilibriumChart.update();
+  equilibriumCard.section.querySelector('.card-subtitle')!.textContent = equilibriumSubtitle();
+  for (const id of Object.keys(OPTIONAL_CARDS) as MetricCard[]) {
+    const { section } = optionalCards[id];
+    section.hidden = state.optional[id].step.length === 0;
+    section.querySelector('h2')!.textContent = OPTIONAL_CARDS[id].title();
+    section.querySelector('.card-subtitle')!.textContent = OPTIONAL_CARDS[id].subtitle();
+    // Shown before it is drawn (a hidden card has no size); without data the chart is dropped.
+    optionalCharts[id].update();
+  }
+}
+
 // ---- rendering -------------------------------------------------------------------------------
 
 function formatDuration(seconds: number): string {
@@ -316,7 +503,7 @@ function renderRun(): void {
   title.title = run.runId;
   badge.textContent = run.status;
   badge.className = `badge ${run.status}`;
-  meta.textContent = `${run.runId} · ${run.backend ?? 'backend?'}`;
+  meta.textContent = `${run.runId} · ${run.backend ?? 'backend?'}${state.cost ? ` · ${state.cost}` : ''}`;
   const step = Math.max(run.step, state.lastRecord?.step ?? 0);
   stepText.textContent = `step ${step.toLocaleString('en-US')} / ${run.totalSteps.toLocaleString('en-US')}`;
   progressFill.style.width = `${run.totalSteps > 0 ? Math.min(100, (100 * step) / run.totalSteps) : 0}%`;
@@ -340,7 +527,7 @@ function renderHistogram(): void {
   histogramCard.empty.hidden = h !== null;
   histogramCard.body.dataset.step = h ? String(h.step) : '';
   histogramCard.section.querySelector('.card-subtitle')!.textContent = h ? `at step ${h.step.toLocaleString('en-US')}, over one minibatch` : '';
-  drawHistogram(histogramCanvas, h);
+  drawHistogram(histogramCanvas, h, ranksDOutputs() ? 'D(·) as a rank fraction' : 'discriminator output D(·)');
 }
 
 function renderScatter(): void {
@@ -387,6 +574,20 @@ function appendRecords(records: MetricsRecord[]): number {
     s.gLoss.push(r.gLoss);
     s.dReal.push(r.dReal);
     s.dFake.push(r.dFake);
+    for (const id of Object.keys(OPTIONAL_CARDS) as MetricCard[]) {
+      const metrics = OPTIONAL_METRICS.filter((m) => m.card === id);
+      const values = metrics.map((m) => optionalValue(r, m.key));
+      if (values.every((v) => v === null)) continue;
+      const card = state.optional[id];
+      metrics.forEach((metric, i) => {
+        const value = values[i];
+        let column = card.values.get(metric.key);
+        // A metric seen for the first time: earlier steps of the card have no value for it.
+        if (!column && value !== null) card.values.set(metric.key, (column = new Array<number | null>(card.step.length).fill(null)));
+        column?.push(value);
+      });
+      card.step.push(r.step);
+    }
     state.lastRecord = r;
     added++;
   }
@@ -395,8 +596,7 @@ function appendRecords(records: MetricsRecord[]): number {
 
 function renderAll(): void {
   renderRun();
-  lossChart.update();
-  equilibriumChart.update();
+  updateLineCharts();
   renderHistogram();
   renderScatter();
   renderImages();
@@ -408,7 +608,9 @@ function onMessage(message: HostToMonitorMessage): void {
       const { snapshot } = message;
       vscode.setState(message.state);
       state.run = snapshot.run;
+      state.cost = snapshot.cost ?? null;
       state.series = { step: [], dLoss: [], gLoss: [], dReal: [], dFake: [] };
+      state.optional = emptyCardSeries();
       state.lastRecord = null;
       appendRecords(snapshot.metrics);
       state.histogram = snapshot.latestHistogram;
@@ -425,8 +627,7 @@ function onMessage(message: HostToMonitorMessage): void {
     }
     case 'monitor/didAppendMetrics':
       if (appendRecords(message.records) > 0) {
-        lossChart.update();
-        equilibriumChart.update();
+        updateLineCharts();
         renderRun();
       }
       break;
@@ -480,6 +681,7 @@ new ResizeObserver(() => {
 new MutationObserver(() => {
   lossChart.rebuild();
   equilibriumChart.rebuild();
+  for (const chart of Object.values(optionalCharts)) chart.rebuild();
   renderHistogram();
   renderScatter();
 }).observe(document.body, { attributes: true, attributeFilter: ['class'] });

@@ -1,4 +1,5 @@
 /** Colours from the VS Code theme (CSS variables VS Code sets on the webview), read at draw time. */
+import type { ChartColor } from '../../src/protocol/optionalMetrics';
 
 export interface ChartTheme {
   foreground: string;
@@ -11,7 +12,19 @@ export interface ChartTheme {
   fakeColor: string;
   reference: string;
   font: string;
+  /** VS Code's chart colours by name (`--vscode-charts-*`), for series named in a table. */
+  charts: Record<ChartColor, string>;
 }
+
+/** The Default Dark/Light Modern values of `--vscode-charts-*`, for a host that does not set one. */
+const CHART_FALLBACKS: Record<ChartColor, [dark: string, light: string]> = {
+  red: ['#f14c4c', '#e51400'],
+  blue: ['#3794ff', '#1a85ff'],
+  green: ['#89d185', '#388a34'],
+  orange: ['#d18616', '#d18616'],
+  purple: ['#b180d7', '#652d90'],
+  yellow: ['#cca700', '#bf8803'],
+};
 
 function cssVariable(name: string, fallback: string): string {
   const value = getComputedStyle(document.body).getPropertyValue(name).trim();
@@ -24,18 +37,22 @@ export function isDark(): boolean {
 
 export function chartTheme(): ChartTheme {
   const dark = isDark();
+  const charts = Object.fromEntries(
+    Object.entries(CHART_FALLBACKS).map(([name, [onDark, onLight]]) => [name, cssVariable(`--vscode-charts-${name}`, dark ? onDark : onLight)]),
+  ) as Record<ChartColor, string>;
   return {
     foreground: cssVariable('--vscode-foreground', dark ? '#cccccc' : '#3b3b3b'),
     muted: cssVariable('--vscode-descriptionForeground', dark ? '#9d9d9d' : '#717171'),
     grid: dark ? 'rgba(255,255,255,0.08)' : 'rgba(0,0,0,0.08)',
     background: cssVariable('--vscode-editor-background', dark ? '#1f1f1f' : '#ffffff'),
     // D in red, G in blue: the usual convention of GAN loss plots.
-    dColor: cssVariable('--vscode-charts-red', '#f14c4c'),
-    gColor: cssVariable('--vscode-charts-blue', '#3794ff'),
-    realColor: cssVariable('--vscode-charts-green', '#89d185'),
-    fakeColor: cssVariable('--vscode-charts-orange', '#d18616'),
+    dColor: charts.red,
+    gColor: charts.blue,
+    realColor: charts.green,
+    fakeColor: charts.orange,
     reference: cssVariable('--vscode-descriptionForeground', dark ? '#9d9d9d' : '#717171'),
     font: `11px ${cssVariable('--vscode-font-family', 'sans-serif')}`,
+    charts,
   };
 }
 

@@ -1,0 +1,93 @@
+/**
+ * The optional fields of MetricsRecord (written only by some costs; see runDirectory.ts), in one
+ * table that every reader of metrics.jsonl follows: the monitor's cards, the compare tab's metric
+ * chooser, the TensorBoard export and the CLI summary. A new optional metric is one row here.
+ */
+import type { MetricsRecord } from './runDirectory';
+
+/** The monitor's card a metric is drawn on (each card's title and subtitle live in the monitor). */
+export type MetricCard = 'critic';
+
+/** A chart colour, as VS Code's `--vscode-charts-*` theme colours name them. */
+export type ChartColor = 'red' | 'blue' | 'green' | 'orange' | 'purple' | 'yellow';
+
+export interface OptionalMetric {
+  key: keyof MetricsRecord;
+  /** Long name: the compare tab's chooser, the CLI. */
+  label: string;
+  /** Short name: a chart legend. */
+  legend: string;
+  /** TensorBoard scalar tag. */
+  tag: string;
+  card: MetricCard;
+  /**
+   * The y axis of its card: metrics of one axis are on one scale (a distance and a penalty are
+   * comparable; a raw critic score has an arbitrary offset and goes on its own axis).
+   */
+  axis: 'left' | 'right';
+  color: ChartColor;
+  /** Dashed line (a secondary quantity of its card). */
+  dashed?: boolean;
+  /** Significant digits shown. */
+  digits: number;
+}
+
+export const OPTIONAL_METRICS = [
+  {
+    key: 'wassersteinEstimate',
+    label: 'Wasserstein estimate E[D(x)] − E[D(G(z))]',
+    legend: 'W estimate',
+    tag: 'critic/wasserstein_estimate',
+    card: 'critic',
+    axis: 'left',
+    color: 'purple',
+    digits: 4,
+  },
+  {
+    key: 'gradientPenalty',
+    label: 'gradient penalty λ·E[(‖∇D(x̂)‖₂ − 1)²]',
+    legend: 'penalty',
+    tag: 'critic/gradient_penalty',
+    card: 'critic',
+    axis: 'left',
+    color: 'red',
+    digits: 4,
+  },
+  {
+    key: 'criticReal',
+    label: 'mean raw D(x) (critic score)',
+    legend: 'raw D(x)',
+    tag: 'critic/real_score_mean',
+    card: 'critic',
+    axis: 'right',
+    color: 'green',
+    dashed: true,
+    digits: 4,
+  },
+  {
+    key: 'criticFake',
+    label: 'mean raw D(G(z)) (critic score)',
+    legend: 'raw D(G(z))',
+    tag: 'critic/fake_score_mean',
+    card: 'critic',
+    axis: 'right',
+    color: 'orange',
+    dashed: true,
+    digits: 4,
+  },
+] as const satisfies readonly OptionalMetric[];
+
+export type OptionalMetricKey = (typeof OPTIONAL_METRICS)[number]['key'];
+
+/** The value of an optional metric in a record, when it is a finite number (JSON writes NaN as null). */
+export function optionalValue(record: MetricsRecord, key: OptionalMetricKey): number | null {
+  const value: unknown = record[key];
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
+}
+
+/** The optional metrics that at least one of the records carries, in table order. */
+export function presentMetrics(records: Iterable<MetricsRecord>): OptionalMetric[] {
+  const present = new Set<OptionalMetricKey>();
+  for (const record of records) for (const metric of OPTIONAL_METRICS) if (optionalValue(record, metric.key) !== null) present.add(metric.key);
+  return OPTIONAL_METRICS.filter((metric) => present.has(metric.key));
+}
