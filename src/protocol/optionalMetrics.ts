@@ -77,7 +77,9 @@ export const OPTIONAL_METRICS = [
   },
 ] as const satisfies readonly OptionalMetric[];
 
-export type OptionalMetricKey = (typeof OPTIONAL_METRICS)[number]['key'];
+/** A row of the table, with its literal key. */
+export type OptionalMetricRow = (typeof OPTIONAL_METRICS)[number];
+export type OptionalMetricKey = OptionalMetricRow['key'];
 
 /** The value of an optional metric in a record, when it is a finite number (JSON writes NaN as null). */
 export function optionalValue(record: MetricsRecord, key: OptionalMetricKey): number | null {
@@ -86,7 +88,7 @@ export function optionalValue(record: MetricsRecord, key: OptionalMetricKey): nu
 }
 
 /** The optional metrics that at least one of the records carries, in table order. */
-export function presentMetrics(records: Iterable<MetricsRecord>): OptionalMetric[] {
+export function presentMetrics(records: Iterable<MetricsRecord>): OptionalMetricRow[] {
   const present = new Set<OptionalMetricKey>();
   for (const record of records) for (const metric of OPTIONAL_METRICS) if (optionalValue(record, metric.key) !== null) present.add(metric.key);
   return OPTIONAL_METRICS.filter((metric) => present.has(metric.key));

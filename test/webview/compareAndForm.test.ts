@@ -128,6 +128,51 @@ describe('compare tab webview', () => {
   });
 });
 
+describe('compare tab: optional metrics', () => {
+  let browser: Browser;
+  before(async () => {
+    browser = await launchChromium();
+  });
+  after(async () => browser?.close());
+
+  const options = (page: Page) => page.locator('#metric option').evaluateAll((list) => list.map((o) => (o as HTMLOptionElement).value));
+  const core = ['dReal', 'dFake', 'stepsPerSecond', 'gLoss', 'dLoss'];
+
+  it('offers the optional metrics that any compared run wrote, and charts them', async () => {
+    const page = await openWebview(browser, 'dark', 'compare');
+    const crossEntropy = run(0, 2e-4, (s) => 1 + s / 1000);
+    await send(page, { type: 'compare/didLoad', runs: [crossEntropy], realPoints: null, state: { runDirs: ['/a'] } } satisfies HostToCompareMessage);
+    assert.deepEqual(await options(page), core);
+    // A WGAN-GP run beside it: its critic's metrics join the chooser.
+    const wganGp = run(1, 1e-4, (s) => -s / 1000);
+    wganGp.metrics = wganGp.metrics.map((m, i) => ({
+      ...m,
+      criticReal: -1 - i / 100,
+      criticFake: -1.2 - i / 100,
+      wassersteinEstimate: 0.2,
+      gradientPenalty: i < 10 ? 0.3 : 0.05,
+    }));
+    await send(page, {
+      type: 'compare/didLoad',
+      runs: [crossEntropy, wganGp],
+      realPoints: null,
+      state: { runDirs: ['/a', '/b'] },
+    } satisfies HostToCompareMessage);
+    assert.deepEqual(await options(page), [...core, 'wassersteinEstimate', 'gradientPenalty', 'criticReal', 'criticFake']);
+    await page.selectOption('#metric', 'wassersteinEstimate');
+    assert.equal(await page.textContent('#compare-chart section:nth-child(3) h2'), 'Wasserstein estimate E[D(x)] − E[D(G(z))]');
+    assert.equal(await page.getAttribute('#chart-metric', 'data-series-count'), '2');
+    assert.equal(await page.getAttribute('#chart-metric', 'data-point-count'), '50');
+    // Only one run without the metric is left: the chooser drops it and falls back to mean D(x).
+    await send(page, { type: 'compare/didLoad', runs: [crossEntropy], realPoints: null, state: { runDirs: ['/a'] } } satisfies HostToCompareMessage);
+    assert.deepEqual(await options(page), core);
+    assert.equal(await page.inputValue('#metric'), 'dReal');
+    assert.equal(await page.textContent('#compare-chart section:nth-child(3) h2'), 'mean D(x)');
+    assert.deepEqual(errors(page), []);
+    await page.close();
+  });
+});
+
 describe('config form webview', () => {
   let browser: Browser;
   before(async () => {

@@ -8,6 +8,7 @@ import 'uplot/dist/uPlot.min.css';
 import '../monitor/monitor.css';
 import './compare.css';
 import type { CompareRun, CompareSamples, CompareToHostMessage, ComparePanelState, HostToCompareMessage } from '../../src/protocol/compareMessages';
+import { presentMetrics, type OptionalMetricKey } from '../../src/protocol/optionalMetrics';
 import type { MetricsRecord } from '../../src/protocol/runDirectory';
 import { drawScatter } from '../monitor/canvasCharts';
 import { chartTheme } from '../monitor/theme';
@@ -20,14 +21,32 @@ interface VsCodeApi {
 declare function acquireVsCodeApi(): VsCodeApi;
 const vscode = acquireVsCodeApi();
 
-type MetricKey = 'dLoss' | 'gLoss' | 'dReal' | 'dFake' | 'stepsPerSecond';
-const METRICS: { key: MetricKey; label: string }[] = [
-  { key: 'dReal', label: 'mean D(x)' },
-  { key: 'dFake', label: 'mean D(G(z))' },
-  { key: 'stepsPerSecond', label: 'steps/s' },
-  { key: 'gLoss', label: 'G loss' },
-  { key: 'dLoss', label: 'D loss' },
+type MetricKey = 'dLoss' | 'gLoss' | 'dReal' | 'dFake' | 'stepsPerSecond' | OptionalMetricKey;
+interface MetricChoice {
+  key: MetricKey;
+  label: string;
+  /** The y axis's label (short). */
+  axis: string;
+}
+const CORE_METRICS: MetricChoice[] = [
+  { key: 'dReal', label: 'mean D(x)', axis: 'mean D(x)' },
+  { key: 'dFake', label: 'mean D(G(z))', axis: 'mean D(G(z))' },
+  { key: 'stepsPerSecond', label: 'steps/s', axis: 'steps/s' },
+  { key: 'gLoss', label: 'G loss', axis: 'G loss' },
+  { key: 'dLoss', label: 'D loss', axis: 'D loss' },
 ];
+
+/** The chooser's metrics: the ones every run has, then the optional ones (by cost) that any compared run wrote. */
+function metricChoices(): MetricChoice[] {
+  const optional = presentMetrics(state.runs.flatMap((run) => run.metrics));
+  return [...CORE_METRICS, ...optional.map((m): MetricChoice => ({ key: m.key, label: m.label, axis: m.legend }))];
+}
+
+/** A record's value of a metric, or null (absent: a cost that does not write it; NaN arrives as null). */
+function valueOf(record: MetricsRecord, key: MetricKey): number | null {
+  const value: unknown = record[key];
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
+}
 
 const state: {
   runs: CompareRun[];
@@ -80,8 +99,19 @@ const title = element('h1', 'run-name', 'Compare runs');
 const controls = element('div', 'compare-controls');
 const metricSelect = element('select');
 metricSelect.id = 'metric';
-for (const m of METRICS) metricSelect.append(new Option(m.label, m.key));
-metricSelect.value = state.metric;
+
+/** Offers the metrics of the runs shown; a chosen metric no run has any more falls back to mean D(x). */
+function renderMetricChooser(): void {
+  const choices = metricChoices();
+  const keys = choices.map((c) => c.key).join(',');
+  if (metricSelect.dataset.keys !== keys) {
+    metricSelect.replaceChildren(...choices.map((m) => new Option(m.label, m.key)));
+    metricSelect.dataset.keys = keys;
+  }
+  if (!choices.some((c) => c.key === state.metric)) state.metric = 'dReal';
+  metricSelect.value = state.metric;
+}
+renderMetricChooser();
 const smoothingInput = element('input');
 smoothingInput.type = 'range';
 smoothingInput.id = 'smoothing';
@@ -169,7 +199,7 @@ class RunsChart {
     const position = new Map(xs.map((x, i) => [x, i]));
     const columns = perRun.map((records) => {
       const smoothed = smooth(
-        records.map((r) => (Number.isFinite(r[key]) ? r[key] : null)),
+        records.map((r) => valueOf(r, key)),
         state.smoothing,
       );
       const column: (number | null)[] = new Array<number | null>(xs.length).fill(null);
@@ -184,7 +214,8 @@ class RunsChart {
   draw(): void {
     this.plot?.destroy();
     this.plot = null;
-    const label = METRICS.find((m) => m.key === this.metric())?.label ?? '';
+    const choice = [...CORE_METRICS, ...metricChoices()].find((m) => m.key === this.metric());
+    const label = choice?.label ?? '';
     this.card.heading.textContent = label;
     if (state.runs.length === 0) return;
     const theme = chartTheme();
@@ -200,7 +231,7 @@ class RunsChart {
       width: this.width(),
       height: 260,
       scales: { x: { time: false } },
-      axes: [axis('step'), { ...axis(label), size: 56 }],
+      axes: [axis('step'), { ...axis(choice?.axis ?? label), size: 56 }],
       series: [
         { label: 'step' },
         ...state.runs.map((run, i) => ({
@@ -471,6 +502,7 @@ window.addEventListener('message', (event: MessageEvent<HostToCompareMessage>) =
       state.baseline = Math.min(state.baseline, Math.max(0, message.runs.length - 1));
       title.textContent = `Compare ${message.runs.length} run${message.runs.length === 1 ? '' : 's'}${message.runs[0] ? ` of ${[...new Set(message.runs.map((r) => r.name))].join(', ')}` : ''}`;
       if (state.scrubStep === 0 || state.scrubStep > maxStep()) state.scrubStep = maxStep();
+      renderMetricChooser();
       renderTable();
       drawCharts();
       renderScrubber();
@@ -480,6 +512,12 @@ window.addEventListener('message', (event: MessageEvent<HostToCompareMessage>) =
     case 'compare/didUpdateRun':
       if (message.runIndex < 0 || message.runIndex >= state.runs.length) return;
       state.runs[message.runIndex] = message.run;
+      {
+        // A run that starts writing an optional metric adds it to the chooser.
+        const shown = state.metric;
+        renderMetricChooser();
+        if (state.metric !== shown) charts[2].draw();
+      }
       updateCharts();
       renderTable();
       renderScrubber();

@@ -8,7 +8,7 @@ import 'uplot/dist/uPlot.min.css';
 import './monitor.css';
 import type { CostType } from '../../src/protocol/config';
 import type { HostToMonitorMessage, MonitorPanelState, MonitorRunSummary, MonitorToHostMessage } from '../../src/protocol/monitorMessages';
-import { OPTIONAL_METRICS, optionalValue, type MetricCard } from '../../src/protocol/optionalMetrics';
+import { OPTIONAL_METRICS, optionalValue, type MetricCard, type OptionalMetricRow } from '../../src/protocol/optionalMetrics';
 import type { HistogramRecord, ImageSamples, MetricsRecord, PointSamples } from '../../src/protocol/runDirectory';
 import { drawHistogram, drawScatter } from './canvasCharts';
 import { chartTheme, type ChartTheme } from './theme';
@@ -31,7 +31,7 @@ interface Series {
   dFake: number[];
 }
 
-type OptionalMetric = (typeof OPTIONAL_METRICS)[number];
+type OptionalMetric = OptionalMetricRow;
 
 /**
  * An optional card's columns: only the steps whose record carries at least one of its metrics
