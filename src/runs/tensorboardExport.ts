@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PNG } from 'pngjs';
 import protobuf from 'protobufjs';
+import { OPTIONAL_METRICS } from '../protocol/optionalMetrics';
 import type { HistogramRecord, MetricsRecord } from '../protocol/runDirectory';
 import { RUN_FILES, sampleFileName } from '../protocol/runDirectory';
 import { listSampleSteps, readHistograms, readMetrics, readPointSamples } from './runReader';
@@ -83,13 +84,18 @@ function frameRecord(data: Uint8Array): Buffer {
   return record;
 }
 
-export const SCALAR_TAGS = {
+/**
+ * TensorBoard tags of the metrics every run writes, then of the optional ones (only the costs that
+ * write them: `critic/wasserstein_estimate`, `critic/gradient_penalty`, …; see OPTIONAL_METRICS).
+ */
+export const SCALAR_TAGS: Readonly<Partial<Record<keyof MetricsRecord, string>>> = {
   dLoss: 'loss/discriminator',
   gLoss: 'loss/generator',
   dReal: 'D(x)/mean',
   dFake: 'D(G(z))/mean',
   stepsPerSecond: 'speed/steps_per_second',
-} as const satisfies Partial<Record<keyof MetricsRecord, string>>;
+  ...Object.fromEntries(OPTIONAL_METRICS.map((metric) => [metric.key, metric.tag])),
+};
 
 export const HISTOGRAM_TAGS = { dReal: 'D(x)', dFake: 'D(G(z))' } as const;
 export const IMAGE_TAG = 'samples';
@@ -323,8 +329,9 @@ export async function exportTensorBoard(
   const events: PendingEvent[] = [];
 
   for (const record of metrics) {
-    const values = Object.entries(SCALAR_TAGS)
-      .map(([key, tag]) => ({ tag, value: record[key as keyof typeof SCALAR_TAGS] }))
+    // A tag with no number in this record (an optional metric of another cost, NaN written as null) is left out.
+    const values = (Object.entries(SCALAR_TAGS) as [keyof MetricsRecord, string][])
+      .map(([key, tag]) => ({ tag, value: record[key] }))
       .filter(({ value }) => typeof value === 'number' && Number.isFinite(value))
       .map(({ tag, value }) => ({ tag, simpleValue: value }));
     if (values.length === 0) continue;

@@ -150,6 +150,14 @@ const SCALAR_TAGS: [keyof MetricsRecord, string][] = [
   ['stepsPerSecond', 'speed/steps_per_second'],
 ];
 
+/** The optional scalars, with the tags TensorBoard users will look for (written here by hand, not taken from the exporter). */
+const CRITIC_TAGS: [keyof MetricsRecord, string][] = [
+  ['wassersteinEstimate', 'critic/wasserstein_estimate'],
+  ['gradientPenalty', 'critic/gradient_penalty'],
+  ['criticReal', 'critic/real_score_mean'],
+  ['criticFake', 'critic/fake_score_mean'],
+];
+
 it('the test reader computes the standard CRC32C check value', () => {
   assert.equal(crc32c(Buffer.from('123456789', 'ascii')), 0xe3069283);
 });
@@ -244,6 +252,8 @@ describe('TensorBoard export', () => {
     );
     assert.equal(expected.length, 24);
     assert.deepEqual(written, expected);
+    // A cross-entropy run has no critic: none of its scalars.
+    assert.ok(!written.some((w) => w.tag.startsWith('critic/')));
   });
 
   it('writes the D(x) and D(G(z)) histograms with their buckets, counts and range', () => {
@@ -323,5 +333,55 @@ describe('TensorBoard export', () => {
     await mkdir(empty);
     await assert.rejects(exportTensorBoard(empty), (error: Error) => error.message.includes(empty) && error.message.includes('metrics.jsonl'));
     await assert.rejects(readdir(path.join(empty, 'tensorboard')), { code: 'ENOENT' });
+  });
+});
+
+describe('TensorBoard export of a Wasserstein run', () => {
+  let dir: string;
+
+  // WGAN-GP writes all four optional fields; a WGAN (clipping) run has no penalty; a NaN penalty arrives as null.
+  const wgan: MetricsRecord[] = [10, 20, 30].map((step, i) => ({
+    step,
+    time: T0 + i * 1000,
+    dLoss: -0.2 + 0.05 * i,
+    gLoss: 1.1,
+    dReal: 0.6,
+    dFake: 0.4,
+    stepsPerSecond: 3.5,
+    criticReal: -3.9 - i,
+    criticFake: -4.1 - i,
+    wassersteinEstimate: 0.2 - 0.01 * i,
+    gradientPenalty: 0.03 * (i + 1),
+  }));
+  (wgan[2] as unknown as Record<string, unknown>).gradientPenalty = null;
+
+  before(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'gan-tb-wgan-'));
+  });
+  after(async () => rm(dir, { recursive: true, force: true }));
+
+  it('writes the Wasserstein estimate, the gradient penalty and the raw critic means as scalars, reading back their values', async () => {
+    const runDir = path.join(dir, 'run');
+    await mkdir(runDir, { recursive: true });
+    await writeFile(path.join(runDir, 'metrics.jsonl'), wgan.map((m) => JSON.stringify(m) + '\n').join(''));
+    const result = await exportTensorBoard(runDir);
+    const events = readRecords(await readFile(result.file)).map(decode);
+    const scalars = events.flatMap((e) =>
+      (e.summary?.value ?? []).filter((v) => v.value === 'simpleValue').map((v) => ({ step: e.step, tag: v.tag, value: v.simpleValue })),
+    );
+    for (const [key, tag] of CRITIC_TAGS) {
+      const expected = wgan.filter((m) => typeof m[key] === 'number').map((m) => ({ step: m.step, tag, value: Math.fround(m[key] as number) }));
+      assert.deepEqual(
+        scalars.filter((s) => s.tag === tag),
+        expected,
+        tag,
+      );
+    }
+    // Step 30's penalty was null: that tag alone is missing there.
+    assert.deepEqual(
+      scalars.filter((s) => s.step === 30).map((s) => s.tag),
+      [...SCALAR_TAGS.map(([, tag]) => tag), 'critic/wasserstein_estimate', 'critic/real_score_mean', 'critic/fake_score_mean'],
+    );
+    assert.equal(result.scalars, 3 * 5 + 3 + 2 + 3 + 3);
   });
 });
