@@ -6,6 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { NATIVE_DIR_ENV } from '../protocol/environment';
+import { AlertNotifier } from './alertNotifier';
 import { installGpuBackend, nativeDir } from './gpuBackend';
 import { formatProblem } from '../protocol/config';
 import { checkConfig, ConfigDiagnostics, isGanConfig } from './configDiagnostics';
@@ -88,7 +89,15 @@ export function activate(context: vscode.ExtensionContext): void {
   const sessions = new RunSessions();
   const statusBar = new StatusBar(sessions);
   const watcher = new RunsWatcher();
-  const runsTree = new RunsTreeProvider(() => watcher.runsDir);
+  const alertNotifier = new AlertNotifier();
+  // Alerts of a live run are news (once each); those of ended runs are history.
+  const runsTree = new RunsTreeProvider(
+    () => watcher.runsDir,
+    (runDir, info) => {
+      if (info.status !== 'running') alertNotifier.know(runDir, info.alerts ?? []);
+      else for (const alert of info.alerts ?? []) alertNotifier.notify(runDir, info.name, alert);
+    },
+  );
   const treeView = vscode.window.createTreeView('ganWorkbench.runs', { treeDataProvider: runsTree, canSelectMany: true, showCollapseAll: true });
   const monitorView = new MonitorViewProvider(context.extensionUri, sessions, watcher);
   const trainerScript = vscode.Uri.joinPath(context.extensionUri, 'dist', 'trainer.js').fsPath;
@@ -174,6 +183,10 @@ export function activate(context: vscode.ExtensionContext): void {
       output.appendLine(`Run ${run.runId} on ${run.backend}${run.backendReason ? ` (skipped ${run.backendReason})` : ''}: ${run.runDir}`);
       sessions.add(run.runDir, session);
       session.onDidEnd((ended) => void onEnded(run, ended, params, policy));
+      session.onDidRaiseAlert((alert) => {
+        alertNotifier.notify(run.runDir, run.runId, alert);
+        runsTree.refresh(run.runDir);
+      });
       openMonitor(run.runDir);
       runsTree.refresh(run.runDir);
       return run.runDir;

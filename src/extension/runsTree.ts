@@ -20,7 +20,11 @@ export class RunItem extends vscode.TreeItem {
     this.id = runDir;
     const step = Math.max(info.step, last?.step ?? 0);
     const metrics = last ? ` · D ${fmt(last.dLoss)} G ${fmt(last.gLoss)}` : '';
-    this.description = `${info.status} · ${step}/${info.totalSteps}${metrics}`;
+    const alerts = info.alerts ?? [];
+    // A running run with an alert is "alerting"; an ended one keeps the count.
+    const status = info.status === 'running' && alerts.length > 0 ? 'alerting' : info.status;
+    const alertCount = alerts.length > 0 && info.status !== 'running' ? ` · ${alerts.length} alert${alerts.length === 1 ? '' : 's'}` : '';
+    this.description = `${status} · ${step}/${info.totalSteps}${metrics}${alertCount}`;
     this.tooltip = new vscode.MarkdownString(undefined, true);
     this.tooltip.appendText(
       `${info.id}\n${info.status}${info.error ? `: ${info.error}` : ''}\nstep ${step} of ${info.totalSteps} · backend ${info.backend ?? '?'}`,
@@ -30,6 +34,7 @@ export class RunItem extends vscode.TreeItem {
       this.tooltip.appendText(
         `\nforked from ${path.basename(info.parent)}${info.parentStep !== undefined && info.parentStep !== null ? ` at step ${info.parentStep}` : ''}`,
       );
+    for (const alert of alerts) this.tooltip.appendText(`\n⚠ step ${alert.step}: ${alert.message}. Usually helps: ${alert.advice}.`);
     this.tooltip.appendText(`\n${runDir}`);
     this.iconPath = RunItem.icon(info);
     this.contextValue = `ganRun.${info.status}`;
@@ -38,6 +43,7 @@ export class RunItem extends vscode.TreeItem {
   }
 
   static icon(info: RunInfo): vscode.ThemeIcon {
+    if (info.status === 'running' && (info.alerts?.length ?? 0) > 0) return new vscode.ThemeIcon('warning', new vscode.ThemeColor('charts.orange'));
     switch (info.status) {
       case 'running':
         return new vscode.ThemeIcon('sync~spin', new vscode.ThemeColor('charts.blue'));
@@ -75,7 +81,11 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsTreeItem>, 
   private aliveTimer: NodeJS.Timeout | undefined;
   private experiments: ExperimentItem[] = [];
 
-  constructor(private readonly runsDir: () => string | undefined) {}
+  constructor(
+    private readonly runsDir: () => string | undefined,
+    /** Told each run's alerts whenever it is read (the notifier keeps only what is new). */
+    private readonly onAlerts: (runDir: string, info: RunInfo) => void = () => undefined,
+  ) {}
 
   /** Runs read so far; only the ones whose files changed are read again. */
   private readonly cache = new Map<string, RunItem>();
@@ -127,6 +137,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsTreeItem>, 
         const [info, last] = await Promise.all([readRunInfo(dir), readLastMetrics(dir)]);
         item = info ? new RunItem(dir, info, last) : undefined;
         if (item) this.cache.set(dir, item);
+        if (info?.alerts?.length) this.onAlerts(dir, info);
       }
       // A running run is read again each time: on this machine its pid may have died silently.
       if (item?.info.status === 'running') this.stale.add(dir);

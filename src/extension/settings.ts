@@ -49,7 +49,7 @@ export function loggingDefaults(configUri: vscode.Uri, rawConfig: unknown): Conf
   return result;
 }
 
-/** Whether failed or crashed runs raise a notification (the views show it either way). */
+/** Whether failed or crashed runs and health alerts raise a notification (the views show them either way). */
 export function notifyRunEnded(): boolean {
   return vscode.workspace.getConfiguration(SECTION).get<boolean>('alertNotifications', true);
 }

@@ -5,11 +5,12 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { createMessageConnection, IPCMessageReader, IPCMessageWriter, ResponseError, type MessageConnection } from 'vscode-jsonrpc/node';
-import type { HistogramRecord, ImageSamples, MetricsRecord, PointSamples } from '../protocol/runDirectory';
+import type { HealthAlert, HistogramRecord, ImageSamples, MetricsRecord, PointSamples } from '../protocol/runDirectory';
 import {
   didEndRun,
   didLogHistogram,
   didLogMetrics,
+  didRaiseAlert,
   didWriteImageSamples,
   didWriteSamples,
   startRunRequest,
@@ -37,6 +38,7 @@ export interface TrainerHandlers {
   histogram?(record: HistogramRecord): void;
   samples?(samples: PointSamples): void;
   imageSamples?(samples: ImageSamples): void;
+  alert?(alert: HealthAlert): void;
   /** Once: the run ended; `crashed` when the process died without saying how the run ended. */
   end?(params: RunEndedParams, crashed: boolean): void;
 }
@@ -82,6 +84,7 @@ export class TrainerProcess {
     this.connection.onNotification(didLogHistogram, ({ record }) => handlers.histogram?.(record));
     this.connection.onNotification(didWriteSamples, ({ samples }) => handlers.samples?.(samples));
     this.connection.onNotification(didWriteImageSamples, ({ samples }) => handlers.imageSamples?.(samples));
+    this.connection.onNotification(didRaiseAlert, ({ alert }) => handlers.alert?.(alert));
     this.connection.onNotification(didEndRun, (params) => this.end(params, false));
     this.exited = new Promise((resolve) =>
       this.child.on('exit', (code, signal) => {

@@ -1,6 +1,6 @@
 /** A trainer process seen from VS Code: its events as `vscode.Event`s, its output in the Output channel. */
 import * as vscode from 'vscode';
-import type { HistogramRecord, ImageSamples, MetricsRecord, PointSamples, RunStatus } from '../protocol/runDirectory';
+import type { HealthAlert, HistogramRecord, ImageSamples, MetricsRecord, PointSamples, RunStatus } from '../protocol/runDirectory';
 import type { RunEndedParams, StartRunParams, StartRunResult } from '../protocol/trainerRpc';
 import { TrainerProcess } from './trainerProcess';
 
@@ -19,11 +19,14 @@ export class TrainerSession implements vscode.Disposable {
   private readonly histogramEmitter = new vscode.EventEmitter<HistogramRecord>();
   private readonly samplesEmitter = new vscode.EventEmitter<PointSamples>();
   private readonly imageSamplesEmitter = new vscode.EventEmitter<ImageSamples>();
+  private readonly alertEmitter = new vscode.EventEmitter<HealthAlert>();
   private readonly endEmitter = new vscode.EventEmitter<SessionEnd>();
   readonly onDidLogMetrics = this.metricsEmitter.event;
   readonly onDidLogHistogram = this.histogramEmitter.event;
   readonly onDidWriteSamples = this.samplesEmitter.event;
   readonly onDidWriteImageSamples = this.imageSamplesEmitter.event;
+  /** A health alert was raised (once per kind and run). */
+  readonly onDidRaiseAlert = this.alertEmitter.event;
   /** Fires once, when the run has ended (or the process died without saying so). */
   readonly onDidEnd = this.endEmitter.event;
   lastMetrics: MetricsRecord | null = null;
@@ -40,6 +43,7 @@ export class TrainerSession implements vscode.Disposable {
         histogram: (record) => this.histogramEmitter.fire(record),
         samples: (samples) => this.samplesEmitter.fire(samples),
         imageSamples: (samples) => this.imageSamplesEmitter.fire(samples),
+        alert: (alert) => this.alertEmitter.fire(alert),
         end: (params, crashed) => this.endEmitter.fire({ ...params, crashed, stopRequested: this.process.stopRequested }),
       },
     );
@@ -72,6 +76,13 @@ export class TrainerSession implements vscode.Disposable {
   dispose(): void {
     // Closing the window ends the run cleanly when possible; the trainer also notices on its own.
     void this.process.stop();
-    vscode.Disposable.from(this.metricsEmitter, this.histogramEmitter, this.samplesEmitter, this.imageSamplesEmitter, this.endEmitter).dispose();
+    vscode.Disposable.from(
+      this.metricsEmitter,
+      this.histogramEmitter,
+      this.samplesEmitter,
+      this.imageSamplesEmitter,
+      this.alertEmitter,
+      this.endEmitter,
+    ).dispose();
   }
 }

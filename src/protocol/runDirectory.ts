@@ -44,6 +44,20 @@ export interface RunInfo {
   parent: string | null;
   /** The parent's checkpoint step this run started from (forks only; absent in older runs). */
   parentStep?: number | null;
+  /** Health alerts raised so far, oldest first, each kind once (absent in older runs). */
+  alerts?: HealthAlert[];
+}
+
+export type HealthAlertKind = 'discriminator-wins' | 'saturating-generator' | 'mode-collapse';
+
+/** Something about the game that users usually act on, seen at `step`. */
+export interface HealthAlert {
+  kind: HealthAlertKind;
+  step: number;
+  /** What was seen, with the numbers. */
+  message: string;
+  /** What users usually change. */
+  advice: string;
 }
 
 export interface MetricsRecord {

@@ -4,7 +4,7 @@
  */
 import type { ConfigSetting } from './configPatch';
 import { NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
-import type { BackendChoice, BackendName, HistogramRecord, ImageSamples, MetricsRecord, PointSamples, RunStatus } from './runDirectory';
+import type { BackendChoice, BackendName, HealthAlert, HistogramRecord, ImageSamples, MetricsRecord, PointSamples, RunStatus } from './runDirectory';
 
 export interface StartRunParams {
   /** Absolute path of the `*.gan.json` file (optional for forks: the parent's config is used). */
@@ -47,4 +47,5 @@ export const didLogMetrics = new NotificationType<{ runId: string; record: Metri
 export const didLogHistogram = new NotificationType<{ runId: string; record: HistogramRecord }>('run/didLogHistogram');
 export const didWriteSamples = new NotificationType<{ runId: string; samples: PointSamples }>('run/didWriteSamples');
 export const didWriteImageSamples = new NotificationType<{ runId: string; samples: ImageSamples }>('run/didWriteImageSamples');
+export const didRaiseAlert = new NotificationType<{ runId: string; alert: HealthAlert }>('run/didRaiseAlert');
 export const didEndRun = new NotificationType<RunEndedParams>('run/didEnd');

@@ -8,6 +8,7 @@ import {
   didEndRun,
   didLogHistogram,
   didLogMetrics,
+  didRaiseAlert,
   didWriteImageSamples,
   didWriteSamples,
   startRunRequest,
@@ -87,6 +88,7 @@ connection.onRequest(startRunRequest, (params) => {
         onSamples: (samples) => void connection.sendNotification(didWriteSamples, { runId, samples }),
         onImageSamples: (samples) => void connection.sendNotification(didWriteImageSamples, { runId, samples }),
         onWarning: (message) => process.stderr.write(`warning: ${message}\n`),
+        onAlert: (alert) => void connection.sendNotification(didRaiseAlert, { runId, alert }),
       },
     })
       .then(async (result) => {

@@ -105,6 +105,14 @@ function progressObserver(stream: NodeJS.WriteStream): TrainObserver & { stopBar
       bar = null;
       process.stderr.write(`warning: ${message}\n`);
     },
+    onAlert(alert) {
+      // Printed above the bar, which then goes on where it was.
+      const progress = bar ? { value: bar.getProgress() * bar.getTotal(), total: bar.getTotal() } : null;
+      bar?.stop();
+      process.stderr.write(`alert at step ${alert.step}: ${alert.message}\n  usually helps: ${alert.advice}\n`);
+      if (bar && progress)
+        bar.start(progress.total, Math.round(progress.value), { rate: '--', etaText: '--', dLoss: fmt(latest.dLoss), gLoss: fmt(latest.gLoss) });
+    },
     onStep(step, total) {
       const r = rate(step);
       const eta = formatDuration((total - step) / r);

@@ -9,7 +9,17 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { GanConfig } from '../protocol/config';
-import type { BackendChoice, BackendName, HistogramRecord, ImageSamples, MetricsRecord, PointSamples, RunInfo, RunStatus } from '../protocol/runDirectory';
+import type {
+  BackendChoice,
+  BackendName,
+  HealthAlert,
+  HistogramRecord,
+  ImageSamples,
+  MetricsRecord,
+  PointSamples,
+  RunInfo,
+  RunStatus,
+} from '../protocol/runDirectory';
 import { IMAGE_GRID_MAX } from '../protocol/runDirectory';
 import { encodeImageGrid, gridColumns } from '../runs/imageGrid';
 import { RUN_FILES } from '../protocol/runDirectory';
@@ -22,6 +32,7 @@ import { ConfigError, loadConfigFile, resolveConfigPaths } from './configFile';
 import { loadData, type DataSource } from './data';
 import { faults } from './faults';
 import { Gan, type StepResult } from './gan';
+import { HealthWatch } from './health';
 import { modeQuality, type ModeQuality } from './quality';
 import { randomStream } from './random';
 import { RunWriter } from './runWriter';
@@ -88,6 +99,8 @@ export interface TrainObserver {
   onEnd?(result: TrainResult): void;
   /** Something the user should know that does not stop the run. */
   onWarning?(message: string): void;
+  /** A health alert was raised (once per kind and run). */
+  onAlert?(alert: HealthAlert): void;
 }
 
 function slug(name: string): string {
@@ -325,6 +338,15 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     await pruneCheckpoints(runDir, keepCheckpoints);
   };
   const injected = faults();
+  const health = new HealthWatch(config, resume?.info.alerts ?? []);
+  const alerts: HealthAlert[] = [...(resume?.info.alerts ?? [])];
+  const raiseAlerts = async (raised: HealthAlert[]) => {
+    if (raised.length === 0) return;
+    alerts.push(...raised);
+    await writer.updateRun({ alerts: [...alerts] }, true);
+    for (const alert of raised) options.observer?.onAlert?.(alert);
+  };
+  const mixture = data.modes && mixtureStd(config) !== null ? { modes: data.modes, std: mixtureStd(config)! } : null;
   const startStep = step;
 
   try {
@@ -356,6 +378,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         lastMetrics = record;
         await writer.appendMetrics(record);
         options.observer?.onMetrics?.(record);
+        await raiseAlerts(health.onMetrics(record));
       }
       if (result.outputs && logHistogram) {
         const record: HistogramRecord = {
@@ -367,7 +390,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         await writer.appendHistogram(record);
         options.observer?.onHistogram?.(record);
       }
-      if (step % samplesEvery === 0 || step === totalSteps) await writeSamples(step);
+      if (step % samplesEvery === 0 || step === totalSteps) {
+        await writeSamples(step);
+        if (mixture && lastSamples) await raiseAlerts(health.onCoverage(step, modeQuality(lastSamples, mixture.modes, mixture.std), totalSteps));
+      }
       if (step % checkpointEvery === 0 && step !== totalSteps) await checkpoint(step);
       options.observer?.onStep?.(step, totalSteps);
       await writer.updateRun({ step });
