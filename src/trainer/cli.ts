@@ -23,6 +23,7 @@ import { runBenchmark } from './bench';
 import { ConfigError } from './configFile';
 import { DataError } from './data';
 import { sampleRun, SampleError } from './sample';
+import { metricsSummaryLines } from './summary';
 import { train, type TrainObserver, type TrainResult } from './train';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
@@ -139,10 +140,8 @@ function printSummary(result: TrainResult, stream: NodeJS.WriteStream): void {
     `Summary: ${result.status}${result.error ? ` (${result.error})` : ''}`,
     `  steps        ${result.step}/${result.totalSteps} in ${formatDuration(result.seconds)} (${(result.step / Math.max(result.seconds, 1e-9)).toFixed(1)} steps/s overall, backend ${result.backend})`,
   ];
-  if (m) {
-    lines.push(`  final loss   D ${fmt(m.dLoss)}  G ${fmt(m.gLoss)}`);
-    lines.push(`  D(x) ${fmt(m.dReal)}  D(G(z)) ${fmt(m.dFake)}  (an optimal D at the game's solution gives 0.5)`);
-  }
+  // The hint under D(x) and D(G(z)) follows what they are for the cost; Wasserstein costs add the critic's estimate and penalty.
+  if (m) lines.push(...metricsSummaryLines(m));
   if (result.quality) {
     const q = result.quality;
     lines.push(
