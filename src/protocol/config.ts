@@ -73,7 +73,12 @@ export const networkSchema = z.discriminatedUnion('type', [mlpNetworkSchema, lay
 
 export const ringDataSchema = z
   .strictObject({
-    type: z.literal('ring').describe('A mixture of Gaussians evenly spaced on a circle (the PacGAN 2-D ring: 8 modes, radius 1, std 0.01).'),
+    type: z
+      .literal('ring')
+      .describe(
+        'A mixture of Gaussians evenly spaced on a circle (the PacGAN 2-D ring: 8 modes, radius 1, std 0.01). Labelled: the class of a ' +
+          'sample is the index of its mode (counter-clockwise from (radius, 0)).',
+      ),
     modes: positiveInt('Number of Gaussians on the circle.').max(1000).default(8),
     radius: finitePositive('Radius of the circle.').default(1),
     std: finitePositive('Standard deviation of each Gaussian.').default(0.01),
@@ -82,7 +87,12 @@ export const ringDataSchema = z
 
 export const gridDataSchema = z
   .strictObject({
-    type: z.literal('grid').describe('A grid of Gaussians (the PacGAN 2-D grid: 5×5 modes at {-4,-2,0,2,4}², std 0.05).'),
+    type: z
+      .literal('grid')
+      .describe(
+        'A grid of Gaussians (the PacGAN 2-D grid: 5×5 modes at {-4,-2,0,2,4}², std 0.05). Labelled: the class of a sample is the index ' +
+          'of its mode (row-major, x outer).',
+      ),
     size: positiveInt('Modes per side of the square grid.').max(100).default(5),
     spacing: finitePositive('Distance between neighbouring modes; the grid is centred on the origin.').default(2),
     std: finitePositive('Standard deviation of each Gaussian.').default(0.05),
@@ -93,7 +103,15 @@ export const csvDataSchema = z
   .strictObject({
     type: z.literal('csv').describe('Numeric rows from a CSV file (one sample a row; a header row is skipped).'),
     path: z.string().min(1).describe('Path of the CSV file, relative to the config file.'),
-    columns: z.array(z.string().min(1)).min(1).optional().describe('Header names of the columns to use; all columns when absent.'),
+    columns: z.array(z.string().min(1)).min(1).optional().describe('Header names of the feature columns to use; all columns (but labelColumn) when absent.'),
+    labelColumn: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "Header name of a class column (numbers or text): each row's class, for a conditional GAN (see conditional); it is never a feature. " +
+          'The classes are its distinct values, sorted (numerically when all are numbers).',
+      ),
     normalize: z.boolean().describe('Standardize each column to mean 0 and std 1 before training (samples are mapped back).').default(false),
   })
   .describe('Tabular or 2-D data from a CSV file.');
@@ -304,6 +322,32 @@ export const loggingSchema = z
   })
   .describe('What the trainer writes to the run directory, and how often.');
 
+export const conditionalSchema = z
+  .union([
+    z.boolean().describe('true: condition on the class label with the defaults below; false: an unconditional GAN (the same as leaving it out).'),
+    z
+      .strictObject({
+        discriminatorLabels: z
+          .enum(['input', 'dense'])
+          .describe(
+            'How D receives the label y (one-hot over the classes). "input": y joins D\'s input, appended to the input row for ' +
+              'vector data and, for images, as one constant feature map per class appended as extra input channels (map c is 1 ' +
+              'where the label is c, 0 elsewhere: the usual cDCGAN form). "dense": y joins the features where D\'s first dense ' +
+              'layer reads them (after the convolutions of a conv D), like the hidden-layer join of Mirza & Osindero 2014; for an mlp ' +
+              'D the two are the same.',
+          )
+          .default('input'),
+      })
+      .describe('A conditional GAN with options.'),
+  ])
+  .describe(
+    'Conditional GAN (Mirza & Osindero 2014, "Conditional Generative Adversarial Nets"): G and D are both conditioned on the class ' +
+      'label y: G(z, y) gets y one-hot, concatenated to z, and D(x, y) judges whether x is a real sample of class y. Real minibatches ' +
+      'carry their labels, generated ones labels drawn uniformly over the classes; the sample grids show one row per class. Needs ' +
+      'labelled data: ring and grid (the mode index is the class), mnist, idx with data.labels, images in one sub-folder per ' +
+      'class, csv with data.labelColumn.',
+  );
+
 const ganConfigObjectSchema = z
   .strictObject({
     $schema: z.string().optional().describe('JSON Schema of this file (optional; the extension supplies it).'),
@@ -324,6 +368,7 @@ const ganConfigObjectSchema = z
       'The discriminator D(x; θ_d): with the cross-entropy cost σ(output) is the probability that x is real; with the other costs ' +
         'its raw output is a score (the critic of the Wasserstein costs).',
     ),
+    conditional: conditionalSchema.optional(),
     training: trainingSchema.default({ steps: 3000, batchSize: 64, cost: { type: 'cross-entropy' } }),
     logging: loggingSchema.default({
       metricsEvery: 10,
@@ -335,13 +380,49 @@ const ganConfigObjectSchema = z
       keepCheckpoints: 3,
     }),
   })
+  .superRefine((config, ctx) => {
+    // Runs on partly invalid values too: look only at what parsed.
+    const conditional: unknown = config.conditional;
+    const data = config.data as z.output<typeof dataSchema> | undefined;
+    if (data?.type === 'csv' && data.labelColumn !== undefined && data.columns?.includes(data.labelColumn)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['data', 'labelColumn'],
+        message: `"${data.labelColumn}" is also in data.columns: the class column cannot be a feature (remove it from data.columns)`,
+      });
+    }
+    if (!conditional) return;
+    const unlabelled =
+      data?.type === 'csv' && data.labelColumn === undefined
+        ? "data.labelColumn is not set (name the CSV column that holds each row's class)"
+        : data?.type === 'idx' && data.labels === undefined
+          ? 'data.labels is not set (give the IDX labels file, e.g. train-labels-idx1-ubyte.gz)'
+          : null;
+    if (unlabelled) {
+      ctx.addIssue({ code: 'custom', path: ['conditional'], message: `needs labelled data, but ${unlabelled}; or remove conditional` });
+    }
+    const discriminator = config.discriminator as { type?: unknown; layers?: { type?: unknown }[] } | undefined;
+    if (
+      typeof conditional === 'object' &&
+      (conditional as { discriminatorLabels?: unknown }).discriminatorLabels === 'dense' &&
+      discriminator?.type === 'layers' &&
+      Array.isArray(discriminator.layers) &&
+      !discriminator.layers.some((layer) => layer?.type === 'dense')
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['conditional', 'discriminatorLabels'],
+        message: '"dense" joins the label at D\'s first dense layer, but discriminator.layers has none (use "input" or add a dense layer)',
+      });
+    }
+  })
   .describe('A GAN Workbench experiment.');
 
 /**
  * Fills the fields whose default depends on the cost (k and both optimizers; the generator cost of
  * the cross-entropy game). Fields written in the config are kept: explicit fields win.
  */
-function withCostDefaults(config: z.output<typeof ganConfigObjectSchema>) {
+function withCostDefaults({ conditional, ...config }: z.output<typeof ganConfigObjectSchema>) {
   const { dStepsPerGStep, cost, generatorCost, ...rest } = config.training;
   const defaults = COST_DEFAULTS[cost.type];
   const optimizer = (network: typeof config.generator) => ({ ...network, optimizer: network.optimizer ?? { ...defaults.optimizer } });
@@ -349,6 +430,8 @@ function withCostDefaults(config: z.output<typeof ganConfigObjectSchema>) {
     ...config,
     generator: optimizer(config.generator),
     discriminator: optimizer(config.discriminator),
+    // true is written out as its defaults and false left out, so a resolved config validates again as it is.
+    ...(conditional ? { conditional: conditional === true ? { discriminatorLabels: 'input' as const } : conditional } : {}),
     training: {
       // Fields whose defaults do not depend on the cost pass through as they are.
       ...rest,
@@ -375,6 +458,8 @@ export type GeneratorCost = z.infer<typeof generatorCostSchema>;
 export type TrainingConfig = GanConfig['training'];
 export type CostConfig = TrainingConfig['cost'];
 export type CostType = CostConfig['type'];
+/** The options of a conditional GAN (absent for an unconditional one). */
+export type ConditionalConfig = NonNullable<GanConfig['conditional']>;
 
 export interface ConfigProblem {
   /** Path of the field, e.g. `training.batchSize`; empty for the whole file. */
@@ -465,6 +550,10 @@ function problemsFromIssues(issues: z.core.$ZodIssue[], input: unknown): ConfigP
         break;
       case 'invalid_union': {
         const choices = unionChoices[String(path[path.length - 2])];
+        if (path.length === 1 && path[0] === 'conditional') {
+          message = `expected true, false or an object such as { "discriminatorLabels": "input" }, got ${describeValue(found)}`;
+          break;
+        }
         message =
           'discriminator' in issue && choices
             ? `expected one of ${choices.map((c) => JSON.stringify(c)).join(', ')}, got ${describeValue(found)}`
