@@ -18,6 +18,16 @@ export interface DataSource {
   readonly modes: number[][] | null;
   /** Fills `out` (batch × dimension, row-major) with real samples, in the model's space. */
   sample(random: Random, batch: number, out?: Float32Array): Float32Array;
+  /**
+   * The classes of labelled data, by label: a conditional GAN's classes (a mixture's mode index, a
+   * CSV's labelColumn values, a digit or an image sub-folder). Empty for unlabelled data.
+   */
+  readonly classNames: readonly string[];
+  /**
+   * Like sample, also giving each sample's class (an index into classNames), from the same draws:
+   * sample and sampleLabelled consume `random` alike. Unlabelled data gives class 0 throughout.
+   */
+  sampleLabelled(random: Random, batch: number, out?: Float32Array): { values: Float32Array; labels: Int32Array };
   /** Maps model-space values back to data space (undoes normalization). */
   toDataSpace(values: Float32Array): Float32Array;
 }
@@ -31,21 +41,32 @@ export class DataError extends Error {
   }
 }
 
+/** A mixture of Gaussians; the class of a sample is the index of its mode. */
 class GaussianMixture implements DataSource {
   readonly dimension = 2;
   readonly shape = [2];
+  readonly classNames: string[];
   constructor(
     readonly modes: number[][],
     private readonly std: number,
-  ) {}
+  ) {
+    this.classNames = modes.map((_, i) => String(i));
+  }
 
   sample(random: Random, batch: number, out = new Float32Array(batch * 2)): Float32Array {
+    return this.sampleLabelled(random, batch, out).values;
+  }
+
+  sampleLabelled(random: Random, batch: number, out = new Float32Array(batch * 2)): { values: Float32Array; labels: Int32Array } {
+    const labels = new Int32Array(batch);
     for (let i = 0; i < batch; i++) {
-      const mode = this.modes[random.int(this.modes.length)];
+      const label = random.int(this.modes.length);
+      const mode = this.modes[label];
       out[2 * i] = mode[0] + this.std * random.normal();
       out[2 * i + 1] = mode[1] + this.std * random.normal();
+      labels[i] = label;
     }
-    return out;
+    return { values: out, labels };
   }
 
   toDataSpace(values: Float32Array): Float32Array {
@@ -77,6 +98,9 @@ class TableData implements DataSource {
     readonly dimension: number,
     private readonly mean: Float32Array,
     private readonly std: Float32Array,
+    /** Each row's class (an index into classNames), when the CSV has a labelColumn. */
+    private readonly labels: Int32Array | null = null,
+    readonly classNames: readonly string[] = [],
   ) {}
 
   get rowCount(): number {
@@ -84,12 +108,18 @@ class TableData implements DataSource {
   }
 
   sample(random: Random, batch: number, out = new Float32Array(batch * this.dimension)): Float32Array {
+    return this.sampleLabelled(random, batch, out).values;
+  }
+
+  sampleLabelled(random: Random, batch: number, out = new Float32Array(batch * this.dimension)): { values: Float32Array; labels: Int32Array } {
     const d = this.dimension;
+    const labels = new Int32Array(batch);
     for (let i = 0; i < batch; i++) {
       const row = random.int(this.rowCount);
       for (let j = 0; j < d; j++) out[i * d + j] = (this.rows[row * d + j] - this.mean[j]) / this.std[j];
+      labels[i] = this.labels ? this.labels[row] : 0;
     }
-    return out;
+    return { values: out, labels };
   }
 
   toDataSpace(values: Float32Array): Float32Array {
@@ -120,14 +150,16 @@ async function loadCsv(config: Extract<DataConfig, { type: 'csv' }>, baseDir: st
   const hasHeader = first.some((cell) => cell !== '' && Number.isNaN(Number(cell)));
   const header = hasHeader ? first : first.map((_, i) => `column${i + 1}`);
   const body = hasHeader ? records.slice(1) : records;
-  let columns = header.map((_, i) => i);
-  if (config.columns) {
-    columns = config.columns.map((name) => {
-      const index = header.indexOf(name);
-      if (index < 0) throw new DataError(file, `no column named "${name}" (columns: ${header.join(', ')})`);
-      return index;
-    });
-  }
+  const columnIndex = (name: string, field: string) => {
+    const index = header.indexOf(name);
+    if (index < 0) throw new DataError(file, `${field}: no column named "${name}" (columns: ${header.join(', ')})`);
+    return index;
+  };
+  const labelIndex = config.labelColumn === undefined ? -1 : columnIndex(config.labelColumn, 'data.labelColumn');
+  // The class column is never a feature.
+  let columns = header.map((_, i) => i).filter((i) => i !== labelIndex);
+  if (config.columns) columns = config.columns.map((name) => columnIndex(name, 'data.columns'));
+  if (columns.length === 0) throw new DataError(file, `the only column is data.labelColumn "${config.labelColumn}": no feature columns are left`);
   if (body.length < 2) throw new DataError(file, 'needs at least 2 data rows');
   const d = columns.length;
   const rows = new Float32Array(body.length * d);
@@ -152,7 +184,31 @@ async function loadCsv(config: Extract<DataConfig, { type: 'csv' }>, baseDir: st
       std[j] = Math.sqrt(squares / body.length) || 1;
     }
   }
-  return new TableData(rows, d, mean, std);
+  if (labelIndex < 0) return new TableData(rows, d, mean, std);
+  const { labels, classNames } = classesOf(
+    body.map((record) => record[labelIndex]),
+    (r) => `line ${r + (hasHeader ? 2 : 1)}, column ${header[labelIndex]}`,
+    file,
+  );
+  return new TableData(rows, d, mean, std, labels, classNames);
+}
+
+/** More distinct values than this in a labelColumn is a feature column named by mistake. */
+export const MAX_CLASSES = 1000;
+
+/** The classes of a label column: its distinct values, sorted (numerically when all are numbers), and each row's index. */
+function classesOf(values: string[], where: (row: number) => string, file: string): { labels: Int32Array; classNames: string[] } {
+  values.forEach((value, r) => {
+    if (value === '') throw new DataError(file, `${where(r)}: the class is empty (data.labelColumn needs a class on every row)`);
+  });
+  const distinct = [...new Set(values)];
+  if (distinct.length > MAX_CLASSES) {
+    throw new DataError(file, `data.labelColumn has ${distinct.length} distinct values; a class column has at most ${MAX_CLASSES} (is it a feature?)`);
+  }
+  const numeric = distinct.every((value) => Number.isFinite(Number(value)));
+  const classNames = numeric ? distinct.sort((a, b) => Number(a) - Number(b)) : distinct.sort();
+  const index = new Map(classNames.map((name, i) => [name, i]));
+  return { labels: Int32Array.from(values, (value) => index.get(value)!), classNames };
 }
 
 /** Loads the configured data; file-based data is resolved against the config file's folder. */

@@ -86,8 +86,12 @@ export class ImageSet implements DataSource {
     return out;
   }
 
-  /** Like sample, also returning the class of each image (conditional GANs). */
-  sampleLabelled(random: Random, batch: number, out = new Float32Array(batch * this.dimension)): { images: Float32Array; labels: Int32Array } {
+  /** Like sample, also returning the class of each image (conditional GANs); `images` is `values`. */
+  sampleLabelled(
+    random: Random,
+    batch: number,
+    out = new Float32Array(batch * this.dimension),
+  ): { values: Float32Array; images: Float32Array; labels: Int32Array } {
     const d = this.dimension;
     const labels = new Int32Array(batch);
     for (let i = 0; i < batch; i++) {
@@ -96,7 +100,7 @@ export class ImageSet implements DataSource {
       for (let j = 0; j < d; j++) out[i * d + j] = this.pixels[base + j] / 127.5 - 1;
       labels[i] = this.labels ? this.labels[index] : 0;
     }
-    return { images: out, labels };
+    return { values: out, images: out, labels };
   }
 
   toDataSpace(values: Float32Array): Float32Array {
@@ -151,18 +155,24 @@ export async function loadBuiltInMnist(classes?: number[]): Promise<ImageSet> {
   return selectClasses(new ImageSet(images, labels.length, 28, 28, 1, labels, DIGITS), images, classes);
 }
 
+/**
+ * Keeps the images of the given classes (label values). The kept classes become the set's classes,
+ * in label order, so a conditional GAN on digits [3, 5] has two classes, named "3" and "5".
+ */
 function selectClasses(set: ImageSet, pixels: Uint8Array, classes: number[] | undefined): ImageSet {
   if (!classes || !set.labels) return set;
-  const keep = new Set(classes);
+  const kept = [...new Set(classes)].filter((label) => label < set.classNames.length).sort((a, b) => a - b);
+  const newLabel = new Map(kept.map((label, i) => [label, i]));
   const d = set.dimension;
-  const indexes = [...set.labels.keys()].filter((i) => keep.has(set.labels![i]));
+  const indexes = [...set.labels.keys()].filter((i) => newLabel.has(set.labels![i]));
   const images = new Uint8Array(indexes.length * d);
   const labels = new Uint8Array(indexes.length);
   indexes.forEach((source, i) => {
     images.set(pixels.subarray(source * d, (source + 1) * d), i * d);
-    labels[i] = set.labels![source];
+    labels[i] = newLabel.get(set.labels![source])!;
   });
-  return new ImageSet(images, indexes.length, set.shape[0], set.shape[1], set.shape[2], labels, set.classNames);
+  const names = kept.map((label) => set.classNames[label]);
+  return new ImageSet(images, indexes.length, set.shape[0], set.shape[1], set.shape[2], labels, names);
 }
 
 async function readDataFile(file: string): Promise<Buffer> {
