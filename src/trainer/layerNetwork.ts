@@ -8,6 +8,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { NetworkConfig } from '../protocol/config';
 import type { InitConfig, LayerConfig } from '../protocol/layersConfig';
 import { layerShapes } from '../protocol/layersConfig';
+import type { Conditioning } from './conditioning';
+import { checkLabels, conditionedInputShape, joinLabels } from './conditioning';
 import type { NamedVariable } from './mlp';
 import { Mlp } from './mlp';
 import type { Random } from './random';
@@ -16,7 +18,13 @@ import type { Random } from './random';
 export interface Network {
   readonly scope: string;
   readonly outputSize: number;
-  apply(x: tf.Tensor2D, training: boolean): tf.Tensor2D;
+  /** The label input of a conditional network; null for an unconditional one. */
+  readonly conditioning: Conditioning | null;
+  /**
+   * Forward pass on flat rows. A conditional network also takes each row's one-hot label,
+   * [batch, classes] (soft labels work too: they are concatenated as they are).
+   */
+  apply(x: tf.Tensor2D, training: boolean, labels?: tf.Tensor2D): tf.Tensor2D;
   trainableVariables(): tf.Variable[];
   namedVariables(): NamedVariable[];
   dispose(): void;
@@ -49,20 +57,26 @@ export class LayerNetwork implements Network {
   readonly outputSize: number;
   /** Shape of one output sample before flattening. */
   readonly outputShape: number[];
+  /** The layer whose input the labels join (`dense` conditioning), else -1. */
+  private readonly labelLayer: number;
 
   constructor(
     readonly scope: string,
     layers: readonly LayerConfig[],
     init: InitConfig,
-    /** Shape of one input sample: [latent] for G, the data's shape for D. */
+    /** Shape of one input sample: [latent] for G, the data's shape for D (without the labels). */
     readonly inputShape: readonly number[],
     random: Random,
+    readonly conditioning: Conditioning | null = null,
   ) {
-    const shapes = layerShapes(layers, inputShape);
-    let shape = [...inputShape];
+    const conditionedShape = conditionedInputShape(inputShape, conditioning);
+    this.labelLayer = conditioning?.at === 'dense' ? layers.findIndex((layer) => layer.type === 'dense') : -1;
+    if (conditioning?.at === 'dense' && this.labelLayer < 0) throw new NetworkShapeError(`${scope}.layers: no dense layer for the labels to join`);
+    const shapes = layerShapes(layers, conditionedShape);
+    let shape = conditionedShape;
     layers.forEach((config, i) => {
       const outShape = shapes[i];
-      const fanInSize = shape.reduce((a, b) => a * b, 1);
+      const fanInSize = shape.reduce((a, b) => a * b, 1) + (i === this.labelLayer ? conditioning!.classes : 0);
       const weights = (kernelShape: number[], fanIn: number) =>
         init.type === 'normal' ? normal(random, kernelShape, init.std) : uniform(random, kernelShape, 1 / Math.sqrt(fanIn));
       const biasOf = (units: number, fanIn: number) => (init.type === 'normal' ? tf.zeros([units]) : uniform(random, [units], 1 / Math.sqrt(fanIn)));
@@ -120,23 +134,27 @@ export class LayerNetwork implements Network {
     this.outputSize = shape.reduce((a, b) => a * b, 1);
   }
 
-  apply(x: tf.Tensor2D, training: boolean): tf.Tensor2D {
+  apply(x: tf.Tensor2D, training: boolean, labels?: tf.Tensor2D): tf.Tensor2D {
+    checkLabels(this.scope, this.conditioning, x, labels);
     return tf.tidy(() => {
       const batch = x.shape[0];
       let h: tf.Tensor = this.inputShape.length > 1 ? tf.reshape(x, [batch, ...this.inputShape]) : x;
-      for (const layer of this.layers) h = this.applyLayer(layer, h, training);
+      if (labels && this.conditioning?.at === 'input') h = joinLabels(h, labels);
+      this.layers.forEach((layer, i) => {
+        h = this.applyLayer(layer, h, training, i === this.labelLayer ? labels : undefined);
+      });
       return (h.rank === 2 ? h : tf.reshape(h, [batch, this.outputSize])) as tf.Tensor2D;
     });
   }
 
-  private applyLayer(layer: Built, h: tf.Tensor, training: boolean): tf.Tensor {
+  private applyLayer(layer: Built, h: tf.Tensor, training: boolean, labels?: tf.Tensor2D): tf.Tensor {
     const batch = h.shape[0];
     const c = layer.config;
     switch (c.type) {
       case 'dense': {
         const { kernel, bias } = layer as Dense;
         const flat = h.rank === 2 ? h : tf.reshape(h, [batch, -1]);
-        const out = tf.matMul(flat as tf.Tensor2D, kernel as tf.Tensor2D);
+        const out = tf.matMul((labels ? tf.concat([flat, labels], 1) : flat) as tf.Tensor2D, kernel as tf.Tensor2D);
         return bias ? tf.add(out, bias) : out;
       }
       case 'conv2d': {
@@ -234,6 +252,8 @@ export function buildNetwork(
   latentSize: number,
   dataShape: readonly number[],
   random: Random,
+  /** A conditional GAN's label input (G's always joins z). */
+  conditioning: Conditioning | null = null,
 ): Network {
   const dimension = dataShape.reduce((a, b) => a * b, 1);
   const input = role === 'generator' ? [latentSize] : dataShape;
@@ -246,10 +266,15 @@ export function buildNetwork(
       outputSize,
       'linear',
       random,
+      // An mlp's first layer reads its input: joining y at the input and at the first dense layer is the same.
+      conditioning ? { classes: conditioning.classes, at: 'input' } : null,
     );
   let shapes: number[][];
   try {
-    shapes = layerShapes(config.layers, input);
+    if (conditioning?.at === 'dense' && !config.layers.some((layer) => layer.type === 'dense')) {
+      throw new Error('layers: conditional.discriminatorLabels "dense" needs a dense layer for the labels to join');
+    }
+    shapes = layerShapes(config.layers, conditionedInputShape(input, conditioning));
   } catch (error) {
     throw new NetworkShapeError(`${role}.${(error as Error).message}`);
   }
@@ -263,7 +288,7 @@ export function buildNetwork(
   if (role === 'generator' && out.length > 1 && out.join() !== dataShape.join()) {
     throw new NetworkShapeError(`${role}.layers: the last layer gives images of shape [${out.join(', ')}]; the data's images are [${dataShape.join(', ')}]`);
   }
-  return new LayerNetwork(role, config.layers, config.init, input, random);
+  return new LayerNetwork(role, config.layers, config.init, input, random, conditioning);
 }
 
 /** A network that does not fit its input or output; reported like a config problem. */

@@ -4,6 +4,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { MlpNetworkConfig } from '../protocol/config';
+import type { Conditioning } from './conditioning';
+import { checkLabels } from './conditioning';
 import type { Random } from './random';
 
 export interface NamedVariable {
@@ -47,8 +49,10 @@ export class Mlp {
     readonly outputSize: number,
     private readonly outputActivation: OutputActivation,
     random: Random,
+    /** A conditional network's one-hot label, concatenated to its input row (the first layer's fan-in grows by `classes`). */
+    readonly conditioning: Conditioning | null = null,
   ) {
-    let fanIn = inputSize;
+    let fanIn = inputSize + (conditioning?.classes ?? 0);
     for (let i = 0; i < config.depth; i++) {
       const dense = this.makeDense(random, fanIn, config.width);
       // (Inside tidy: tf.variable keeps its own reference, the initial values are freed.)
@@ -111,9 +115,10 @@ export class Mlp {
    * Forward pass. `training` uses batch statistics in batch norm (and updates the running
    * averages); otherwise the running averages are used.
    */
-  apply(x: tf.Tensor2D, training: boolean): tf.Tensor2D {
+  apply(x: tf.Tensor2D, training: boolean, labels?: tf.Tensor2D): tf.Tensor2D {
+    checkLabels(this.scope, this.conditioning, x, labels);
     return tf.tidy(() => {
-      let h = x;
+      let h = labels && this.conditioning ? tf.concat([x, labels], 1) : x;
       for (const { dense, norm } of this.hidden) {
         h = tf.add(tf.matMul(h, dense.kernel), dense.bias) as tf.Tensor2D;
         if (norm) h = this.normalize(h, norm, training);
