@@ -1,30 +1,14 @@
 /**
  * "Modify hyperparameters and run" (and the fork command's edits): a quick pick of the usual fields
- * with their current values; picking one asks for a new value, checked against the schema as it
- * is typed; "Start run" hands back the changed fields. The config file itself is not touched.
+ * for the config's cost with their current values; picking one asks for a new value (from a list
+ * for the cost and the generator cost), checked against the schema as it is typed; "Start run"
+ * hands back the changed fields. The config file itself is not touched.
  */
 import * as vscode from 'vscode';
-import type { GanConfig } from '../protocol/config';
+import type { CostType, GanConfig } from '../protocol/config';
 import { formatProblem } from '../protocol/config';
 import { applySettings, parseSetting, type ConfigSetting } from '../protocol/configPatch';
-
-interface Field {
-  path: string;
-  label: string;
-  detail: string;
-}
-
-/** The fields people change between runs; anything else is one "Other field…" away. */
-export const USUAL_FIELDS: readonly Field[] = [
-  { path: 'generator.optimizer.learningRate', label: 'Generator learning rate', detail: "Step size of G's optimizer" },
-  { path: 'discriminator.optimizer.learningRate', label: 'Discriminator learning rate', detail: "Step size of D's optimizer" },
-  { path: 'training.steps', label: 'Steps', detail: 'Training iterations' },
-  { path: 'training.batchSize', label: 'Batch size', detail: 'm: samples per minibatch' },
-  { path: 'training.dStepsPerGStep', label: 'D steps per G step', detail: 'k in Algorithm 1' },
-  { path: 'training.generatorCost', label: 'Generator cost', detail: 'non-saturating, minimax or maximum-likelihood' },
-  { path: 'latent.size', label: 'Latent size', detail: 'Dimension of z' },
-  { path: 'seed', label: 'Seed', detail: 'Seed of every random choice' },
-];
+import { COST_PATH, settingsWithCost, usualFields, type Field } from './hyperparameterFields';
 
 export function valueAt(config: GanConfig, dotted: string): unknown {
   let value: unknown = config;
@@ -36,6 +20,7 @@ export function valueAt(config: GanConfig, dotted: string): unknown {
 }
 
 function show(value: unknown): string {
+  if (value === undefined) return '(absent)';
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
@@ -69,9 +54,10 @@ export async function editHyperparameters(
     const items: Item[] = [
       { label: `$(play) ${startLabel}`, description: changed || 'no changes', action: 'start', alwaysShow: true },
       { label: '', kind: vscode.QuickPickItemKind.Separator, action: 'field' },
-      ...USUAL_FIELDS.map((field): Item => ({
+      ...usualFields(now).map((field): Item => ({
         label: field.label,
-        description: `${show(valueAt(now, field.path))}${settings.has(field.path) ? '  (changed)' : ''}`,
+        // Changed also when a setting replaced what holds it (a new cost object, an optimizer of the new cost).
+        description: `${show(valueAt(now, field.path))}${[...settings.keys()].some((p) => field.path === p || field.path.startsWith(`${p}.`)) ? '  (changed)' : ''}`,
         detail: `${field.path} · ${field.detail}`,
         action: 'field',
         field,
@@ -98,6 +84,24 @@ export async function editHyperparameters(
     }
     if (!path) continue;
     const fieldPath = path;
+    const choices = picked.field?.choices;
+    if (choices) {
+      const currentValue = show(valueAt(now, fieldPath));
+      const choice = await vscode.window.showQuickPick(
+        choices.map((c) => ({ label: c.value, description: c.value === currentValue ? '(current)' : undefined, detail: c.description })),
+        { title, placeHolder: `New value of ${fieldPath}`, matchOnDetail: true, ignoreFocusOut: true },
+      );
+      if (!choice) continue;
+      if (fieldPath === COST_PATH) {
+        // The cost brings its parameters and, where the config left them to it, its optimizers and k.
+        const next = settingsWithCost(config, [...settings.values()], choice.label as CostType);
+        settings.clear();
+        for (const setting of next) settings.set(setting.path, setting);
+      } else {
+        settings.set(fieldPath, { path: fieldPath, value: choice.label });
+      }
+      continue;
+    }
     const value = await vscode.window.showInputBox({
       title,
       prompt: `New value of ${fieldPath}`,
@@ -112,6 +116,13 @@ export async function editHyperparameters(
     });
     if (value === undefined) continue;
     const setting = parseSetting(`${fieldPath}=${value}`);
-    if (!('error' in setting)) settings.set(fieldPath, setting);
+    if ('error' in setting) continue;
+    if (fieldPath === COST_PATH && typeof setting.value === 'string') {
+      const next = settingsWithCost(config, [...settings.values()], setting.value as CostType);
+      settings.clear();
+      for (const s of next) settings.set(s.path, s);
+    } else {
+      settings.set(fieldPath, setting);
+    }
   }
 }

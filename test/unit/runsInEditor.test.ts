@@ -11,7 +11,9 @@ import { applySettings, parseSetting } from '../../src/protocol/configPatch';
 import { dispatchCompareMessage } from '../../src/protocol/compareMessages';
 import { dispatchFormMessage } from '../../src/protocol/configFormMessages';
 import type { MetricsRecord, RunInfo } from '../../src/protocol/runDirectory';
+import { costParameterFields, settingsWithCost, usualFields } from '../../src/extension/hyperparameterFields';
 import { flattenConfig, stepAtOrBefore } from '../../src/runs/compareData';
+import { costOfConfig } from '../../src/runs/runSnapshot';
 import { isTrainerProcess, stopForeignRun } from '../../src/runs/foreignStop';
 import { RunFollower } from '../../src/runs/runFollower';
 import { readLastMetrics } from '../../src/runs/runReader';
@@ -61,6 +63,110 @@ describe('config settings (--set, "Modify hyperparameters and run", forks)', () 
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
     const through = applySettings(baseConfig(), [{ path: 'seed.x', value: 1 }]);
     assert.ok(!through.ok);
+  });
+});
+
+describe('"Modify hyperparameters and run": the fields offered and the cost', () => {
+  const withCost = (cost: unknown, extra: Record<string, unknown> = {}) => {
+    const result = validateConfig({
+      name: 'ring',
+      data: { type: 'ring' },
+      generator: { type: 'mlp' },
+      discriminator: { type: 'mlp' },
+      training: { cost, ...extra },
+    });
+    assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
+    return result.config;
+  };
+  const paths = (config: GanConfig) => usualFields(config).map((f) => f.path);
+
+  it('offers the cost with its choices, its own parameters, and the generator cost only for cross-entropy', () => {
+    const common = ['generator.optimizer.learningRate', 'discriminator.optimizer.learningRate', 'training.steps', 'training.batchSize', 'training.cost.type'];
+    const tail = ['training.dStepsPerGStep', 'latent.size', 'seed'];
+    assert.deepEqual(paths(baseConfig()), [...common, 'training.generatorCost', ...tail]);
+    assert.deepEqual(paths(withCost({ type: 'wasserstein' })), [...common, 'training.cost.clip', ...tail]);
+    assert.deepEqual(paths(withCost({ type: 'wgan-gp' })), [...common, 'training.cost.lambda', ...tail]);
+    assert.deepEqual(paths(withCost({ type: 'hinge' })), [...common, ...tail]);
+    assert.deepEqual(paths(withCost({ type: 'least-squares' })), [...common, 'training.cost.a', 'training.cost.b', 'training.cost.c', ...tail]);
+    const cost = usualFields(baseConfig()).find((f) => f.path === 'training.cost.type');
+    assert.deepEqual(
+      cost?.choices?.map((c) => c.value),
+      ['cross-entropy', 'wasserstein', 'wgan-gp', 'hinge', 'least-squares'],
+    );
+    assert.ok(cost?.choices?.every((c) => c.description.length > 0));
+    assert.deepEqual(
+      usualFields(baseConfig())
+        .find((f) => f.path === 'training.generatorCost')
+        ?.choices?.map((c) => c.value),
+      ['non-saturating', 'minimax', 'maximum-likelihood'],
+    );
+    // What is typed is what the schema describes; k's detail names the cost's own default.
+    assert.match(costParameterFields('wgan-gp')[0].detail, /Gulrajani et al\. 2017: 10/);
+    for (const cost of ['wasserstein', 'wgan-gp', 'least-squares'] as const)
+      assert.ok(
+        costParameterFields(cost).every((f) => f.detail.length > 20),
+        cost,
+      );
+    assert.match(usualFields(withCost({ type: 'wgan-gp' })).find((f) => f.path === 'training.dStepsPerGStep')?.detail ?? '', /wgan-gp's default: 5/);
+    assert.match(usualFields(withCost({ type: 'wasserstein' }))[0].detail, /rmsprop/);
+  });
+
+  it("changing the cost brings the new cost's optimizers and k where the config left them to the cost, and drops the generator cost", () => {
+    const base = baseConfig();
+    const settings = settingsWithCost(base, [{ path: 'training.steps', value: 50 }], 'wgan-gp');
+    // Through the trainer's IPC (JSON), a removed field's undefined value is dropped: the result must be the same.
+    for (const sent of [settings, JSON.parse(JSON.stringify(settings)) as typeof settings]) {
+      const result = applySettings(base, sent);
+      assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
+      assert.deepEqual(result.config.training.cost, { type: 'wgan-gp', lambda: 10 });
+      assert.equal(result.config.training.generatorCost, undefined);
+      assert.equal(result.config.training.dStepsPerGStep, 5);
+      assert.equal(result.config.training.steps, 50);
+      assert.deepEqual(result.config.generator.optimizer, { type: 'adam', learningRate: 1e-4, beta1: 0, beta2: 0.9, epsilon: 1e-8 });
+      assert.deepEqual(result.config.discriminator.optimizer, result.config.generator.optimizer);
+    }
+    // Its parameter can then be changed; a later cost replaces it (lambda is no field of hinge).
+    const lambda = [...settings, { path: 'training.cost.lambda', value: 5 }];
+    assert.ok(applySettings(base, lambda).ok);
+    const hinge = applySettings(base, settingsWithCost(base, lambda, 'hinge'));
+    assert.ok(hinge.ok, JSON.stringify(!hinge.ok && hinge.problems));
+    assert.deepEqual(hinge.config.training.cost, { type: 'hinge' });
+    assert.equal(hinge.config.training.dStepsPerGStep, 1);
+    assert.equal(hinge.config.generator.optimizer.learningRate, 2e-4);
+    // Back to the config's own cost: only the real change is left.
+    assert.deepEqual(settingsWithCost(base, settings, 'cross-entropy'), [{ path: 'training.steps', value: 50 }]);
+  });
+
+  it('keeps an optimizer and k the config chose itself', () => {
+    const chosen = validateConfig({
+      name: 'ring',
+      data: { type: 'ring' },
+      generator: { type: 'mlp', optimizer: { type: 'sgd', learningRate: 0.05 } },
+      discriminator: { type: 'mlp' },
+      training: { dStepsPerGStep: 3, generatorCost: 'minimax' },
+    });
+    assert.ok(chosen.ok);
+    const result = applySettings(chosen.config, settingsWithCost(chosen.config, [], 'wasserstein'));
+    assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
+    assert.deepEqual(result.config.generator.optimizer, { type: 'sgd', learningRate: 0.05 });
+    assert.equal(result.config.discriminator.optimizer.type, 'rmsprop');
+    assert.equal(result.config.training.dStepsPerGStep, 3);
+    assert.deepEqual(result.config.training.cost, { type: 'wasserstein', clip: 0.01 });
+    // And back: the generator cost the config had comes back with the cross-entropy game.
+    const back = applySettings(chosen.config, settingsWithCost(chosen.config, settingsWithCost(chosen.config, [], 'wasserstein'), 'cross-entropy'));
+    assert.ok(back.ok);
+    assert.equal(back.config.training.generatorCost, 'minimax');
+  });
+});
+
+describe("the monitor's cost of a run", () => {
+  it('reads training.cost.type from config.json without validating the rest; an older config without a cost is cross-entropy', () => {
+    assert.equal(costOfConfig({ training: { cost: { type: 'wgan-gp', lambda: 10 } }, data: 'from a newer version' }), 'wgan-gp');
+    assert.equal(costOfConfig({ training: { steps: 10 } }), 'cross-entropy');
+    assert.equal(costOfConfig({}), 'cross-entropy');
+    assert.equal(costOfConfig({ training: { cost: { type: 'toString' } } }), null);
+    assert.equal(costOfConfig({ training: { cost: 'wgan-gp' } }), null);
+    assert.equal(costOfConfig(null), null);
   });
 });
 
