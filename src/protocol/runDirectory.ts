@@ -110,6 +110,13 @@ export interface HistogramRecord {
 export interface PointSamples {
   step: number;
   points: number[][];
+  /**
+   * Conditional GANs (config `conditional`): the class each point was generated for, an index into
+   * classNames (absent for unconditional runs and in older runs), so a scatter can colour by class.
+   */
+  labels?: number[];
+  /** Conditional GANs: the names of the classes, by label (a mixture's mode index, a CSV labelColumn's values). */
+  classNames?: string[];
 }
 
 /** A sample grid of an image GAN (`samples/step-00000250.png`), as a `data:image/png;base64,…` URI. */

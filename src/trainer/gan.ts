@@ -9,7 +9,9 @@ import * as tf from '@tensorflow/tfjs-core';
 // Registers tfjs's gradients and the ones a gradient of a gradient (WGAN-GP) needs.
 import './secondOrderGradients';
 import type { GanConfig, OptimizerConfig } from '../protocol/config';
+import { oneHot, uniformLabels } from './conditioning';
 import type { DataSource } from './data';
+import { DataError } from './data';
 import { adversarialGeneratorCost, criticCost, gradientPenalty, interpolates, wassersteinEstimate } from './losses';
 import type { Network } from './layerNetwork';
 import { GeneratorAverage } from './generatorAverage';
@@ -87,6 +89,22 @@ function releaseAbandonedTape(): void {
   state.activeTape = null;
 }
 
+/**
+ * The classes a conditional GAN is conditioned on: the data's. Image folders are the one kind of
+ * data whose labels only loading can tell (the config checks the others), so the message says how to give them classes.
+ */
+function conditionalClasses(config: GanConfig, data: DataSource): number {
+  if (data.classNames.length > 0) return data.classNames.length;
+  if (config.data.type === 'images') {
+    throw new DataError(
+      `data.path "${config.data.path}"`,
+      'conditional needs a class for every image, but these images have none: put the images of each class in their own sub-folder ' +
+        '(images directly in the folder have no class), or remove conditional',
+    );
+  }
+  throw new DataError(`data (${config.data.type})`, 'conditional needs labelled data, but this data has no classes; remove conditional');
+}
+
 export class Gan {
   readonly generator: Network;
   readonly discriminator: Network;
@@ -97,13 +115,25 @@ export class Gan {
   /** The moving average of G's weights that samples are drawn from, when training.generatorAverage is set. */
   readonly generatorAverage: GeneratorAverage | null;
 
+  /** Classes of a conditional GAN (Mirza & Osindero 2014): G and D see each sample's one-hot label; 0 when unconditional. */
+  readonly classes: number;
+
   constructor(
     readonly config: GanConfig,
     readonly data: DataSource,
   ) {
     const weights = randomStream(config.seed, 'weights');
-    this.generator = buildNetwork('generator', config.generator, config.latent.size, data.shape, weights);
-    this.discriminator = buildNetwork('discriminator', config.discriminator, config.latent.size, data.shape, weights);
+    this.classes = config.conditional ? conditionalClasses(config, data) : 0;
+    const classes = this.classes;
+    this.generator = buildNetwork('generator', config.generator, config.latent.size, data.shape, weights, classes ? { classes, at: 'input' } : null);
+    this.discriminator = buildNetwork(
+      'discriminator',
+      config.discriminator,
+      config.latent.size,
+      data.shape,
+      weights,
+      config.conditional ? { classes, at: config.conditional.discriminatorLabels } : null,
+    );
     this.generatorOptimizer = makeOptimizer(config.generator.optimizer);
     this.discriminatorOptimizer = makeOptimizer(config.discriminator.optimizer);
     this.random = randomStream(config.seed, 'training');
@@ -119,8 +149,23 @@ export class Gan {
     return tf.tensor2d(values, [count, this.config.latent.size]);
   }
 
-  private realBatch(count: number): tf.Tensor2D {
-    return tf.tensor2d(this.data.sample(this.random, count), [count, this.data.dimension]);
+  /** m labels drawn uniformly over the classes (conditional GANs), from the checkpointed stream. */
+  labels(count: number, random: Random = this.random): Int32Array {
+    return uniformLabels(random, count, this.classes);
+  }
+
+  /** The one-hot rows of `labels` for a conditional GAN; undefined for an unconditional one (its networks take none). */
+  private oneHot(labels: ArrayLike<number> | undefined): tf.Tensor2D | undefined {
+    if (!this.classes) return undefined;
+    if (!labels) throw new Error('a conditional GAN needs a label for each sample');
+    return oneHot(labels, this.classes);
+  }
+
+  /** m real samples; for a conditional GAN with their own labels, one-hot. */
+  private realBatch(count: number): { x: tf.Tensor2D; labels?: tf.Tensor2D } {
+    if (!this.classes) return { x: tf.tensor2d(this.data.sample(this.random, count), [count, this.data.dimension]) };
+    const { values, labels } = this.data.sampleLabelled(this.random, count);
+    return { x: tf.tensor2d(values, [count, this.data.dimension]), labels: this.oneHot(labels) };
   }
 
   /** One ε ~ U[0, 1] per row, for WGAN-GP's interpolates (drawn from the checkpointed stream). */
@@ -154,16 +199,20 @@ export class Gan {
       let penalty: tf.Scalar | null = null;
       for (let i = 0; i < k; i++) {
         const last = i === k - 1;
-        const real = own(this.realBatch(m));
+        const batch = this.realBatch(m);
+        const real = own(batch.x);
+        // Conditional: each real sample with its own label; generated ones with labels drawn uniformly.
+        const realLabels = batch.labels && own(batch.labels);
         const z = own(this.noise(m));
+        const fakeLabels = this.classes ? own(this.oneHot(this.labels(m))!) : undefined;
         // G(z) is an input to D's update: no gradient flows into G here.
-        const fake = own(tf.tidy(() => this.generator.apply(z, true)));
+        const fake = own(tf.tidy(() => this.generator.apply(z, true, fakeLabels)));
         const penalized = cost.type === 'wgan-gp' ? { lambda: cost.lambda, epsilon: own(this.interpolationWeights(m)) } : null;
         dLoss = own(
           this.discriminatorOptimizer.minimize(
             () => {
-              const onReal = this.discriminator.apply(real, true);
-              const onFake = this.discriminator.apply(fake, true);
+              const onReal = this.discriminator.apply(real, true, realLabels);
+              const onFake = this.discriminator.apply(fake, true, fakeLabels);
               // Kept out of the gradient tape's tidy when they are reported.
               if (last && withOutputs) logits = { real: own(tf.keep(onReal)), fake: own(tf.keep(onFake)) };
               if (last && wasserstein) estimate = own(tf.keep(wassersteinEstimate(onReal, onFake)));
@@ -171,8 +220,10 @@ export class Gan {
               if (!penalized) return loss;
               // The penalty is part of the critic's loss, so its gradient (a second derivative) moves the critic.
               const points = interpolates(real, fake, penalized.epsilon);
+              // Conditional: x̂ lies on the line from (x, y) to (G(z, y'), y') in the joint space, so y is interpolated with the same ε.
+              const pointLabels = realLabels && fakeLabels ? interpolates(realLabels, fakeLabels, penalized.epsilon) : undefined;
               const term = tf.mul(
-                gradientPenalty((x) => this.discriminator.apply(x, true), points),
+                gradientPenalty((x) => this.discriminator.apply(x, true, pointLabels), points),
                 penalized.lambda,
               ) as tf.Scalar;
               if (last) penalty = own(tf.keep(term));
@@ -185,9 +236,11 @@ export class Gan {
         if (cost.type === 'wasserstein') this.clipCritic(cost.clip);
       }
       const z = own(this.noise(m));
+      // G's update on fresh labels (conditional): G(z, y) is judged by D as a sample of class y.
+      const labels = this.classes ? own(this.oneHot(this.labels(m))!) : undefined;
       const gLoss = own(
         this.generatorOptimizer.minimize(
-          () => adversarialGeneratorCost(this.config.training, this.discriminator.apply(this.generator.apply(z, true), true)),
+          () => adversarialGeneratorCost(this.config.training, this.discriminator.apply(this.generator.apply(z, true, labels), true, labels)),
           true,
           this.generator.trainableVariables(),
         ) as tf.Scalar,
@@ -222,15 +275,23 @@ export class Gan {
     }
   }
 
-  /** G(z) for the given noise, with batch norm in inference mode (and G's averaged weights, when kept); model space, row-major. */
-  async generate(noise: tf.Tensor2D): Promise<Float32Array> {
+  /**
+   * G(z) for the given noise, with batch norm in inference mode (and G's averaged weights, when kept); model space, row-major.
+   * A conditional GAN takes each row's class (an index into data.classNames) as `labels`: G(z, y).
+   */
+  async generate(noise: tf.Tensor2D, labels?: ArrayLike<number>): Promise<Float32Array> {
+    const y = this.oneHot(labels);
     const run = async () => {
-      const out = this.generator.apply(noise, false);
+      const out = this.generator.apply(noise, false, y);
       const values = (await out.data()) as Float32Array;
       out.dispose();
       return values;
     };
-    return this.generatorAverage ? this.generatorAverage.withAverage(run) : run();
+    try {
+      return await (this.generatorAverage ? this.generatorAverage.withAverage(run) : run());
+    } finally {
+      y?.dispose();
+    }
   }
 
   dispose(): void {

@@ -34,7 +34,8 @@ import { faults } from './faults';
 import { Gan, type StepResult } from './gan';
 import { HealthWatch } from './health';
 import { modeQuality, type ModeQuality } from './quality';
-import { randomStream } from './random';
+import { randomStream, type Random } from './random';
+import { classGridLayout, classGridRows } from './conditioning';
 import { RunWriter } from './runWriter';
 
 export interface TrainOptions {
@@ -164,6 +165,55 @@ function mixtureStd(config: GanConfig): number | null {
   return config.data.type === 'ring' || config.data.type === 'grid' ? config.data.std : null;
 }
 
+/**
+ * The fixed noise the samples are drawn from. Unconditional: sampleCount vectors (at most a
+ * grid's worth for images). Conditional images: the class-conditional grid, row c = class c and
+ * column j = noise vector j (the same z down a column). Conditional points: label i mod classes.
+ */
+export function fixedSamples(
+  gan: Gan,
+  config: GanConfig,
+  data: DataSource,
+): { sampleCount: number; gridLayout: { shape: readonly number[]; columns: number } | null; fixedNoise: tf.Tensor2D; fixedLabels: Int32Array | null } {
+  const imageShape = data.shape.length === 3 ? data.shape : null;
+  const random = randomStream(config.seed, 'fixed-noise');
+  if (!gan.classes) {
+    const sampleCount = imageShape ? Math.min(config.logging.sampleCount, IMAGE_GRID_MAX) : config.logging.sampleCount;
+    const gridLayout = imageShape ? { shape: imageShape, columns: gridColumns(sampleCount) } : null;
+    return { sampleCount, gridLayout, fixedNoise: gan.noise(sampleCount, random), fixedLabels: null };
+  }
+  if (!imageShape) {
+    const sampleCount = config.logging.sampleCount;
+    const fixedLabels = Int32Array.from({ length: sampleCount }, (_, i) => i % gan.classes);
+    return { sampleCount, gridLayout: null, fixedNoise: gan.noise(sampleCount, random), fixedLabels };
+  }
+  const { rows, columns } = classGridLayout(gan.classes, Math.min(config.logging.sampleCount, IMAGE_GRID_MAX));
+  const { noiseRow, labels } = classGridRows(rows, columns);
+  const noise = gan.noise(columns, random);
+  const fixedNoise = tf.tidy(() => tf.gather(noise, tf.tensor1d(noiseRow, 'int32')));
+  noise.dispose();
+  return { sampleCount: rows * columns, gridLayout: { shape: imageShape, columns }, fixedNoise, fixedLabels: labels };
+}
+
+/** Real images laid out as the class-conditional grid: cell n holds a real image of class labels[n] (black when none is found). */
+export function realClassGrid(data: DataSource, labels: Int32Array, random: Random): Float32Array {
+  const d = data.dimension;
+  const out = new Float32Array(labels.length * d).fill(-1);
+  const waiting = new Map<number, number[]>();
+  labels.forEach((label, n) => waiting.set(label, [...(waiting.get(label) ?? []), n]));
+  // Rare classes may take a few batches; give up on a class that does not turn up in 100.
+  for (let attempt = 0; attempt < 100 && waiting.size > 0; attempt++) {
+    const batch = data.sampleLabelled(random, 256);
+    batch.labels.forEach((label, i) => {
+      const cells = waiting.get(label);
+      if (!cells) return;
+      out.set(batch.values.subarray(i * d, (i + 1) * d), cells.shift()! * d);
+      if (cells.length === 0) waiting.delete(label);
+    });
+  }
+  return out;
+}
+
 interface Prepared {
   config: GanConfig;
   data: DataSource;
@@ -287,16 +337,16 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   });
   await writer.open(resume ? null : config, resume ? step : null);
 
-  // Images are shown as one grid; points as a cloud of sampleCount.
-  const imageShape = data.shape.length === 3 ? data.shape : null;
-  const sampleCount = imageShape ? Math.min(config.logging.sampleCount, IMAGE_GRID_MAX) : config.logging.sampleCount;
-  const gridLayout = imageShape ? { shape: imageShape, columns: gridColumns(sampleCount) } : null;
-  const fixedNoise = gan.noise(sampleCount, randomStream(config.seed, 'fixed-noise'));
+  // Images are shown as one grid; points as a cloud of sampleCount. A conditional GAN's grid has one row per class.
+  const { sampleCount, gridLayout, fixedNoise, fixedLabels } = fixedSamples(gan, config, data);
   if (!resume && data.dimension === 2) {
     await writer.writeRealSample(toRows(data.toDataSpace(data.sample(randomStream(config.seed, 'real-sample'), sampleCount)), 2));
   }
   if (!resume && gridLayout) {
-    await writer.writeRealImage(encodeImageGrid(data.sample(randomStream(config.seed, 'real-sample'), sampleCount), sampleCount, gridLayout));
+    const real = fixedLabels
+      ? realClassGrid(data, fixedLabels, randomStream(config.seed, 'real-sample'))
+      : data.sample(randomStream(config.seed, 'real-sample'), sampleCount);
+    await writer.writeRealImage(encodeImageGrid(real, sampleCount, gridLayout));
   }
   options.observer?.onStart?.({
     runId,
@@ -320,14 +370,18 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const { metricsEvery, histogramsEvery, samplesEvery, checkpointEvery, keepCheckpoints, histogramBins } = config.logging;
 
   const writeSamples = async (atStep: number) => {
-    lastSamples = data.toDataSpace(await gan.generate(fixedNoise));
+    lastSamples = data.toDataSpace(await gan.generate(fixedNoise, fixedLabels ?? undefined));
     if (gridLayout) {
       const png = encodeImageGrid(lastSamples, sampleCount, gridLayout);
       await writer.writeImageSamples(atStep, png);
       options.observer?.onImageSamples?.({ step: atStep, image: `data:image/png;base64,${png.toString('base64')}` });
       return;
     }
-    const samples: PointSamples = { step: atStep, points: toRows(lastSamples, data.dimension) };
+    const samples: PointSamples = {
+      step: atStep,
+      points: toRows(lastSamples, data.dimension),
+      ...(fixedLabels ? { labels: Array.from(fixedLabels), classNames: [...data.classNames] } : {}),
+    };
     await writer.writePointSamples(samples);
     options.observer?.onSamples?.(samples);
   };
