@@ -33,7 +33,13 @@ const USAGE = `Usage:
   gan-workbench train --resume <run-dir> [--steps N] [--backend …]
   gan-workbench train --fork <run-dir> [--from-step K] [config.gan.json] [--set field.path=value …] [--steps N]
       --set changes one config field, e.g. --set generator.optimizer.learningRate=1e-4 (repeatable)
-  gan-workbench sample <run-dir> [--n N] [--step latest|K] [--out file.json|grid.png] [--seed S]
+  gan-workbench sample <run-dir> [--n N] [--step latest|K] [--out file.json|grid.png] [--seed S] [--class C …]
+      file.json: one flat row per sample (pixels in [-1, 1], row-major HWC, for images; [x, y] for 2-D data)
+      conditional runs draw every class in equal blocks, or only the classes --class names (repeatable, or
+      C1,C2; C is a class name: the digit, the mode index, the sub-folder or the labelColumn value), and
+      --out x.json also writes x.labels.json: {"labels": [class index of each row], "classNames": [...]}
+      (row i is of class classNames[labels[i]]; for the digits the index is the digit); a .png grid gives
+      each class its own row when N is a multiple of the number of classes
   gan-workbench export <run-dir> --format tfjs|tensorboard|png [--out dir] [--step latest|K]
       tfjs: the generator as a TensorFlow.js Layers model (model.json + weights)
       tensorboard: event files with the losses, D(x)/D(G(z)) histograms and samples
@@ -219,9 +225,18 @@ async function sampleCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { n: { type: 'string' }, step: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' } },
+    options: {
+      n: { type: 'string' },
+      step: { type: 'string' },
+      out: { type: 'string' },
+      seed: { type: 'string' },
+      backend: { type: 'string' },
+      class: { type: 'string', multiple: true },
+    },
   });
   if (positionals.length !== 1) throw new UsageError('sample needs one run directory');
+  const classes = (values.class ?? []).flatMap((text) => text.split(',').map((name) => name.trim()));
+  if (classes.some((name) => name === '')) throw new UsageError('--class needs a class name (e.g. --class 3 or --class 3,5)');
   const stepText = values.step ?? 'latest';
   const step = stepText === 'latest' ? 'latest' : integerOption(stepText, 'step', 0);
   const result = await sampleRun({
@@ -230,13 +245,18 @@ async function sampleCommand(args: string[]): Promise<number> {
     step: step ?? 'latest',
     seed: integerOption(values.seed, 'seed', 0) ?? 0,
     backend: backendOption(values.backend),
+    classes,
     warn: (message) => process.stderr.write(`warning: ${message}\n`),
   });
   const isImage = result.shape.length === 3;
+  const count = result.samples.length;
   if (values.out?.endsWith('.png')) {
     if (!isImage) throw new UsageError('--out *.png is for image data; this run has points: name a .json file');
     const flat = Float32Array.from(result.samples.flat());
-    await writeFile(values.out, encodeImageGrid(flat, result.samples.length, { shape: result.shape, columns: gridColumns(result.samples.length) }));
+    // Conditional: the labels come in equal blocks, so with one row per block each row is a class.
+    const drawn = result.labels ? new Set(result.labels).size : 0;
+    const columns = drawn > 0 && count % drawn === 0 ? count / drawn : gridColumns(count);
+    await writeFile(values.out, encodeImageGrid(flat, count, { shape: result.shape, columns }));
     process.stderr.write(`a grid of ${result.samples.length} samples from step ${result.step} written to ${values.out}\n`);
     return EXIT.ok;
   }
@@ -246,10 +266,20 @@ async function sampleCommand(args: string[]): Promise<number> {
       throw new UsageError(`--out must name a .json file${isImage ? ' (flat pixel arrays) or a .png file (a grid)' : ' for point data'}`);
     await writeFile(values.out, json + '\n');
     process.stderr.write(`${result.samples.length} samples from step ${result.step} written to ${values.out}\n`);
+    if (result.labels && result.classNames) {
+      const labelsFile = labelsFileOf(values.out);
+      await writeFile(labelsFile, JSON.stringify({ labels: result.labels, classNames: result.classNames }) + '\n');
+      process.stderr.write(`their classes written to ${labelsFile}\n`);
+    }
   } else {
     process.stdout.write(json + '\n');
   }
   return EXIT.ok;
+}
+
+/** `x.json` → `x.labels.json`: the classes of a conditional run's samples, beside them. */
+export function labelsFileOf(out: string): string {
+  return out.replace(/\.json$/, '.labels.json');
 }
 
 async function exportCommand(args: string[]): Promise<number> {

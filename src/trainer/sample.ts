@@ -9,6 +9,7 @@ import { restoreCheckpoint, restoreLatestCheckpoint } from './checkpoint';
 import { loadData, type DataSource } from './data';
 import type { GanConfig } from '../protocol/config';
 import { Gan } from './gan';
+import { blockLabels } from './conditioning';
 import { Random } from './random';
 
 export class SampleError extends Error {}
@@ -19,7 +20,35 @@ export interface SampleOptions {
   step: number | 'latest';
   seed: number;
   backend: BackendChoice;
+  /**
+   * Conditional runs: draw only these classes (class names, as in the data's classNames: the digit,
+   * the mode index, the sub-folder or labelColumn value), in equal shares; all classes when absent.
+   */
+  classes?: readonly string[];
   warn?(message: string): void;
+}
+
+/** What `sample` draws: rows (flat pixel rows in [-1, 1] for images), and for conditional runs the class of each. */
+export interface SampleResult {
+  step: number;
+  samples: number[][];
+  shape: readonly number[];
+  /** Conditional runs: the class of each row, an index into classNames, in contiguous blocks of equal size. */
+  labels: number[] | null;
+  /** Conditional runs: the run's class names, by label. */
+  classNames: string[] | null;
+}
+
+/** The labels asked for by name; throws `fail` naming the classes there are. */
+export function resolveClasses(names: readonly string[], classNames: readonly string[], fail: (message: string) => Error): number[] {
+  return names.map((name) => {
+    const label = classNames.indexOf(name);
+    if (label < 0) {
+      const list = classNames.length > 20 ? `${classNames.slice(0, 20).join(', ')}, … (${classNames.length} classes)` : classNames.join(', ');
+      throw fail(`--class ${name}: the run has no class "${name}" (its classes: ${list})`);
+    }
+    return label;
+  });
 }
 
 /** A run's networks restored at one of its checkpoints; `dispose()` frees them. */
@@ -73,22 +102,38 @@ export async function restoreRun(
   }
 }
 
-/** Rows of the generated samples (flat pixel rows in [-1, 1] for images) and the shape of one. */
-export async function sampleRun(options: SampleOptions): Promise<{ step: number; samples: number[][]; shape: readonly number[] }> {
+/**
+ * Rows of the generated samples (flat pixel rows in [-1, 1] for images) and the shape of one. A
+ * conditional run draws every class (or those of `classes`) in equal, contiguous blocks, and says
+ * which class each row is.
+ */
+export async function sampleRun(options: SampleOptions): Promise<SampleResult> {
   const { gan, data, step, dispose } = await restoreRun(options, (message) => new SampleError(message));
   try {
+    const fail = (message: string) => new SampleError(message);
+    if (options.classes?.length && !gan.classes) {
+      throw fail(`--class: ${options.runDir} is not a conditional run (its config has no "conditional"), so it cannot be asked for a class`);
+    }
+    const wanted = options.classes?.length ? resolveClasses(options.classes, data.classNames, fail) : data.classNames.map((_, label) => label);
+    const labels = gan.classes ? blockLabels(options.count, wanted) : null;
     const rows: number[][] = [];
     const random = new Random(`sample:${options.seed}`);
     // Generate in chunks so a large --n does not build one huge tensor.
     for (let done = 0; done < options.count;) {
       const n = Math.min(1000, options.count - done);
       const noise = gan.noise(n, random);
-      const values = data.toDataSpace(await gan.generate(noise));
+      const values = data.toDataSpace(await gan.generate(noise, labels?.subarray(done, done + n)));
       noise.dispose();
       for (let i = 0; i < n; i++) rows.push(Array.from(values.subarray(i * data.dimension, (i + 1) * data.dimension)));
       done += n;
     }
-    return { step, samples: rows, shape: data.shape };
+    return {
+      step,
+      samples: rows,
+      shape: data.shape,
+      labels: labels ? Array.from(labels) : null,
+      classNames: gan.classes ? [...data.classNames] : null,
+    };
   } finally {
     dispose();
   }
