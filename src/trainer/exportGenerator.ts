@@ -2,7 +2,10 @@
  * Exports a run's generator, at one of its checkpoints, as a TensorFlow.js Layers model
  * (model.json + one weights shard) that `tf.loadLayersModel` reads, so G can be used without this
  * code. The JSON is written by hand (tfjs-layers is not a runtime dependency), in the form
- * tfjs-layers 4.x itself gives a Sequential model, layer configs and weight names included.
+ * tfjs-layers 4.x itself gives a Sequential model, layer configs and weight names included. The
+ * generator of a conditional GAN has two inputs, so it is written as a functional model instead:
+ * inputs `z` [latent] and `label` [classes] (one-hot), a Concatenate, then the same layers;
+ * `model.predict([z, oneHot])`.
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -59,7 +62,7 @@ class SequentialBuilder {
   readonly weights: { spec: WeightJson; values: Float32Array }[] = [];
   private readonly counts = new Map<string, number>();
 
-  constructor(private readonly inputSize: number) {}
+  constructor(readonly inputSize: number) {}
 
   /** tfjs-layers' default layer names: `dense_Dense1`, `batch_normalization_BatchNormalization1`, … */
   private name(className: string, prefix: string): string {
@@ -219,13 +222,15 @@ async function buildGenerator(gan: Gan, dataSpace: ReturnType<typeof dataSpaceAf
     if (!variable) throw new ExportError(`the generator has no variable ${name}`);
     return Float32Array.from(await variable.data());
   };
-  const builder = new SequentialBuilder(gan.config.latent.size);
+  // A conditional G reads [z; one-hot y]: its first layer's input is latent + classes wide.
+  const inputSize = gan.config.latent.size + gan.classes;
+  const builder = new SequentialBuilder(inputSize);
   if (config.type === 'layers') {
     if (dataSpace) throw new ExportError('a layers generator on standardized data cannot be exported yet');
-    await buildLayers(builder, config, gan.config.latent.size, read);
+    await buildLayers(builder, config, inputSize, read);
     return builder;
   }
-  let inputs = gan.config.latent.size;
+  let inputs = inputSize;
   for (let i = 0; i < config.depth; i++) {
     builder.dense(await read(`dense${i}/kernel`), await read(`dense${i}/bias`), inputs, config.width);
     if (config.batchNorm) {
@@ -304,6 +309,41 @@ async function buildLayers(
   }
 }
 
+type LayerRef = [string, number, number];
+
+/**
+ * The Sequential layers as a functional model (tfjs-layers' `Model` topology) with two inputs,
+ * `z` and `label`, concatenated in that order, as the conditional G concatenates them.
+ */
+export function conditionalTopology(layers: readonly LayerJson[], latentSize: number, classes: number): Record<string, unknown> {
+  const input = (name: string, width: number) => ({
+    name,
+    class_name: 'InputLayer',
+    config: { batch_input_shape: [null, width], dtype: 'float32', sparse: false, name },
+    inbound_nodes: [],
+  });
+  const ref = (name: string): [string, number, number, Record<string, never>] => [name, 0, 0, {}];
+  const concat = 'concatenate_Concatenate1';
+  const nodes: Record<string, unknown>[] = [
+    input('z', latentSize),
+    input('label', classes),
+    { name: concat, class_name: 'Concatenate', config: { axis: -1, name: concat, trainable: true }, inbound_nodes: [[ref('z'), ref('label')]] },
+  ];
+  let previous = concat;
+  for (const layer of layers) {
+    // The input shape is the InputLayers' now.
+    const { batch_input_shape: _shape, dtype: _dtype, ...config } = layer.config;
+    const name = String(config.name);
+    nodes.push({ name, class_name: layer.class_name, config, inbound_nodes: [[ref(previous)]] });
+    previous = name;
+  }
+  const inputs: LayerRef[] = [
+    ['z', 0, 0],
+    ['label', 0, 0],
+  ];
+  return { name: 'generator', layers: nodes, input_layers: inputs, output_layers: [[previous, 0, 0] satisfies LayerRef] };
+}
+
 export async function exportGenerator(options: ExportOptions): Promise<{ step: number; files: string[] }> {
   const { runDir, config, data, gan, step, dispose } = await restoreRun(options, (message) => new ExportError(message));
   try {
@@ -321,8 +361,9 @@ export async function exportGenerator(options: ExportOptions): Promise<{ step: n
       generatedBy: `GAN Workbench (tfjs-core ${tf.version_core})`,
       convertedBy: null,
       modelTopology: {
-        class_name: 'Sequential',
-        config: { name: 'generator', layers: builder.layers },
+        ...(gan.classes
+          ? { class_name: 'Model', config: conditionalTopology(builder.layers, config.latent.size, gan.classes) }
+          : { class_name: 'Sequential', config: { name: 'generator', layers: builder.layers } }),
         // tfjs-layers is released in step with tfjs-core; this is the version the format follows.
         keras_version: `tfjs-layers ${tf.version_core}`,
         backend: 'tensor_flow.js',
@@ -336,6 +377,8 @@ export async function exportGenerator(options: ExportOptions): Promise<{ step: n
         latent: { size: config.latent.size, distribution: config.latent.distribution },
         dataType: config.data.type,
         dataDimension: data.dimension,
+        // Conditional GANs: the model's second input is the one-hot label over these classes, in this order.
+        ...(gan.classes ? { conditional: { inputs: ['z', 'label'], classNames: [...data.classNames] } } : {}),
       },
     };
 
