@@ -8,69 +8,46 @@
  * WebAssembly SIMD is missing; callers then use the JS loops in im2col.ts.
  */
 
-/** Unsigned LEB128. */
-function u32(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (n !== 0);
-  return out;
-}
+import {
+  add,
+  assemble,
+  block,
+  br,
+  brIf,
+  bump,
+  end,
+  eqz,
+  f32Add,
+  f32x4Add,
+  geU,
+  get,
+  I32,
+  i32,
+  i32Load,
+  i32Store,
+  ifVoid,
+  instantiate,
+  loop,
+  ltS,
+  ltU,
+  mul,
+  orElse,
+  select,
+  set,
+  shl,
+  shuffle,
+  tee,
+  V128,
+  vLoad,
+  vStore,
+  vZero,
+} from './wasmAssembler';
+import type { AssembledFunction } from './wasmAssembler';
 
-/** Signed LEB128. */
-function s32(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const byte = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) {
-      out.push(byte);
-      return out;
-    }
-    out.push(byte | 0x80);
-  }
-}
-
-const I32 = 0x7f;
-const V128 = 0x7b;
-
-// The opcodes used, named after the text format.
-const get = (i: number) => [0x20, ...u32(i)];
-const set = (i: number) => [0x21, ...u32(i)];
-const i32 = (n: number) => [0x41, ...s32(n)];
-const add = [0x6a];
-const mul = [0x6c];
-const shl = [0x74];
-const ltS = [0x48];
-const ltU = [0x49];
-const geU = [0x4f];
-const eqz = [0x45];
-const select = [0x1b];
-const tee = (i: number) => [0x22, ...u32(i)];
-const block = [0x02, 0x40];
-const loop = [0x03, 0x40];
-const ifVoid = [0x04, 0x40];
-const orElse = [0x05];
-const end = [0x0b];
-const br = (depth: number) => [0x0c, ...u32(depth)];
-const brIf = (depth: number) => [0x0d, ...u32(depth)];
-/** Loads and stores take (alignment hint, offset); the hint 0 promises nothing. */
-const i32Load = (offset = 0) => [0x28, 0, ...u32(offset)];
-const i32Store = [0x36, 0, 0];
 const f32Load = [0x2a, 0, 0];
 const f32Store = [0x38, 0, 0];
-const f32Add = [0x92];
-const vLoad = [0xfd, 0x00, 0, 0];
-const vStore = [0xfd, 0x0b, 0, 0];
-const vZero = [0xfd, 0x0c, ...new Array<number>(16).fill(0)];
-const f32x4Add = [0xfd, ...u32(0xe4)];
-/** i8x16.shuffle picking four f32 lanes of the pair (a: 0-3, b: 4-7). */
-const shuffle = (lanes: number[]) => [0xfd, 0x0d, ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3])];
-/** local += n */
-const bump = (local: number, n: number) => [...get(local), ...i32(n), ...add, ...set(local)];
+const vLoad0 = vLoad();
+const vStore0 = vStore();
 
 /**
  * A run list is [input, column, bytes] int32 triples: `bytes` of the column matrix starting at
@@ -150,11 +127,11 @@ function simdThenScalar(dst: number, src: number | null, len: number, vector: nu
   ];
 }
 
-const zeroRun = (dst: number, len: number) => simdThenScalar(dst, null, len, [...get(dst), ...vZero, ...vStore], [...get(dst), ...i32(0), ...i32Store]);
+const zeroRun = (dst: number, len: number) => simdThenScalar(dst, null, len, [...get(dst), ...vZero, ...vStore0], [...get(dst), ...i32(0), ...i32Store]);
 
 /** gather(list, count, xBase, columnsBase): im2col along a run list. */
 const gatherBody = runWalker(
-  (dst, src, len) => simdThenScalar(dst, src, len, [...get(dst), ...get(src), ...vLoad, ...vStore], [...get(dst), ...get(src), ...i32Load(0), ...i32Store]),
+  (dst, src, len) => simdThenScalar(dst, src, len, [...get(dst), ...get(src), ...vLoad0, ...vStore0], [...get(dst), ...get(src), ...i32Load(0), ...i32Store]),
   zeroRun,
   'column',
 );
@@ -166,7 +143,7 @@ const scatterAddBody = runWalker(
       dst,
       src,
       len,
-      [...get(dst), ...get(dst), ...vLoad, ...get(src), ...vLoad, ...f32x4Add, ...vStore],
+      [...get(dst), ...get(dst), ...vLoad0, ...get(src), ...vLoad0, ...f32x4Add, ...vStore0],
       [...get(dst), ...get(dst), ...f32Load, ...get(src), ...f32Load, ...f32Add, ...f32Store],
     ),
   () => [],
@@ -210,7 +187,7 @@ function transposeBody(): number[] {
     ...shl,
     ...add,
     ...set(a),
-    ...[r0, r1, r2, r3].flatMap((v, k) => [...rowAt(k), ...vLoad, ...set(v)]),
+    ...[r0, r1, r2, r3].flatMap((v, k) => [...rowAt(k), ...vLoad0, ...set(v)]),
     ...pair(r0, r1, [0, 4, 1, 5]),
     ...set(t0),
     ...pair(r0, r1, [2, 6, 3, 7]),
@@ -231,16 +208,16 @@ function transposeBody(): number[] {
     ...set(b),
     ...outAt(0),
     ...pair(t0, t2, [0, 1, 4, 5]),
-    ...vStore,
+    ...vStore0,
     ...outAt(1),
     ...pair(t0, t2, [2, 3, 6, 7]),
-    ...vStore,
+    ...vStore0,
     ...outAt(2),
     ...pair(t1, t3, [0, 1, 4, 5]),
-    ...vStore,
+    ...vStore0,
     ...outAt(3),
     ...pair(t1, t3, [2, 3, 6, 7]),
-    ...vStore,
+    ...vStore0,
     ...bump(c, 4),
     ...br(0),
     ...end,
@@ -312,7 +289,7 @@ function gatherTransposedBody(): number[] {
     ...get(channelBytes),
     ...geU,
     ...brIf(1),
-    ...[r0, r1, r2, r3].flatMap((v, j) => [...get(sources[j]), ...get(c), ...add, ...vLoad, ...set(v)]),
+    ...[r0, r1, r2, r3].flatMap((v, j) => [...get(sources[j]), ...get(c), ...add, ...vLoad0, ...set(v)]),
     ...pair(r0, r1, [0, 4, 1, 5]),
     ...set(t0),
     ...pair(r0, r1, [2, 6, 3, 7]),
@@ -323,16 +300,16 @@ function gatherTransposedBody(): number[] {
     ...set(t3),
     ...outAt(0),
     ...pair(t0, t2, [0, 1, 4, 5]),
-    ...vStore,
+    ...vStore0,
     ...outAt(1),
     ...pair(t0, t2, [2, 3, 6, 7]),
-    ...vStore,
+    ...vStore0,
     ...outAt(2),
     ...pair(t1, t3, [0, 1, 4, 5]),
-    ...vStore,
+    ...vStore0,
     ...outAt(3),
     ...pair(t1, t3, [2, 3, 6, 7]),
-    ...vStore,
+    ...vStore0,
     ...get(d),
     ...get(rowStride),
     ...i32(2),
@@ -350,56 +327,32 @@ function gatherTransposedBody(): number[] {
   ];
 }
 
-function section(id: number, content: number[]): number[] {
-  return [id, ...u32(content.length), ...content];
-}
+const FUNCTIONS: AssembledFunction[] = [
+  { name: 'gather', params: [I32, I32, I32, I32], locals: [[5, I32]], code: gatherBody },
+  { name: 'scatterAdd', params: [I32, I32, I32, I32], locals: [[5, I32]], code: scatterAddBody },
+  {
+    name: 'transpose4',
+    params: [I32, I32, I32, I32, I32, I32],
+    locals: [
+      [4, I32],
+      [8, V128],
+    ],
+    code: transposeBody(),
+  },
+  {
+    name: 'gatherTransposed',
+    params: [I32, I32, I32, I32, I32, I32, I32],
+    locals: [
+      [8, I32],
+      [8, V128],
+    ],
+    code: gatherTransposedBody(),
+  },
+];
 
-function vector(items: number[][]): number[] {
-  return [...u32(items.length), ...items.flat()];
-}
-
-function name(text: string): number[] {
-  return vector([...text].map((ch) => [ch.charCodeAt(0)]));
-}
-
-function body(locals: [number, number][], code: number[]): number[] {
-  const content = [...vector(locals.map(([n, type]) => [...u32(n), type])), ...code, ...end];
-  return [...u32(content.length), ...content];
-}
-
-function assemble(): Uint8Array<ArrayBuffer> {
-  const functions: { name: string; params: number; locals: [number, number][]; code: number[] }[] = [
-    { name: 'gather', params: 4, locals: [[5, I32]], code: gatherBody },
-    { name: 'scatterAdd', params: 4, locals: [[5, I32]], code: scatterAddBody },
-    {
-      name: 'transpose4',
-      params: 6,
-      locals: [
-        [4, I32],
-        [8, V128],
-      ],
-      code: transposeBody(),
-    },
-    {
-      name: 'gatherTransposed',
-      params: 7,
-      locals: [
-        [8, I32],
-        [8, V128],
-      ],
-      code: gatherTransposedBody(),
-    },
-  ];
-  const types = functions.map((f) => [0x60, ...vector(new Array<number[]>(f.params).fill([I32])), ...vector([])]);
-  return new Uint8Array([
-    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, vector(types)),
-    // (import "env" "memory" (memory 0)): the backend's own heap.
-    ...section(2, vector([[...name('env'), ...name('memory'), 0x02, 0x00, 0x00]])),
-    ...section(3, vector(functions.map((_, i) => u32(i)))),
-    ...section(7, vector(functions.map((f, i) => [...name(f.name), 0x00, ...u32(i)]))),
-    ...section(10, vector(functions.map((f) => body(f.locals, f.code)))),
-  ]);
+/** The module's bytes (tests check that it validates). */
+export function heapSimdModule(): Uint8Array<ArrayBuffer> {
+  return assemble(FUNCTIONS);
 }
 
 export interface HeapSimd {
@@ -417,15 +370,10 @@ const instances = new WeakMap<WebAssembly.Memory, HeapSimd | null>();
 
 /** The routines bound to one heap, or null where they cannot run (shared heap, no SIMD). */
 export function heapSimd(memory: WebAssembly.Memory | undefined): HeapSimd | null {
-  if (!memory || (typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer)) return null;
+  if (!memory) return null;
   let instance = instances.get(memory);
   if (instance === undefined) {
-    try {
-      const module = new WebAssembly.Module(assemble());
-      instance = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as HeapSimd;
-    } catch {
-      instance = null;
-    }
+    instance = instantiate<HeapSimd>(memory, FUNCTIONS);
     instances.set(memory, instance);
   }
   return instance;
