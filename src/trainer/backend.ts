@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { BackendChoice, BackendName } from '../protocol/runDirectory';
 import { BACKENDS } from '../protocol/runDirectory';
 import { installWasmConvKernels } from './kernels/wasmConv';
+import { installWasmElementwiseKernels } from './kernels/wasmElementwise';
 import { installWasmMatMul } from './kernels/wasmMatMul';
 import { requireNative } from './nativeModules';
 
@@ -57,6 +58,7 @@ export const defaultLoaders: Record<BackendName, BackendLoader> = {
     await activate('wasm');
     installWasmMatMul();
     installWasmConvKernels();
+    installWasmElementwiseKernels();
   },
   cpu: async () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -1,0 +1,223 @@
+/**
+ * The WASM backend's small training kernels (kernels/wasmElementwise.ts)
+ * against the pure-JS backend over random shapes: Identity and Cast sharing buffers, Sum and Mean
+ * over leading axes, LeakyRelu and its fused gradient (to second order, as WGAN-GP needs).
+ */
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '../../src/trainer/secondOrderGradients';
+import { selectBackend } from '../../src/trainer/backend';
+import { heapMath } from '../../src/trainer/kernels/heapMath';
+import type { WasmHeap } from '../../src/trainer/kernels/heapMover';
+import { LEAKY_RELU_GRAD } from '../../src/trainer/kernels/wasmElementwise';
+import { Random } from '../../src/trainer/random';
+
+/** Runs f on a backend and returns every output's values; checks that nothing leaks there. */
+function run(backend: string, f: () => tf.Tensor[]): Float32Array[] {
+  tf.setBackend(backend);
+  const tensorsBefore = tf.memory().numTensors;
+  const dataBefore = tf.engine().backend.numDataIds();
+  const outputs = f();
+  const values = outputs.map((t) => t.dataSync() as Float32Array);
+  tf.dispose(outputs);
+  assert.equal(tf.memory().numTensors, tensorsBefore, `${backend} leaked tensors`);
+  assert.equal(tf.engine().backend.numDataIds(), dataBefore, `${backend} left data on the backend`);
+  return values;
+}
+
+/** |wasm - cpu| <= tolerance[i] (a number: relative to |cpu| + 1e-6). */
+function close(actual: Float32Array, expected: Float32Array, tolerance: number | Float32Array, what: string): void {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  for (let i = 0; i < actual.length; i++) {
+    const allowed = typeof tolerance === 'number' ? tolerance * (Math.abs(expected[i]) + 1e-6) : tolerance[i];
+    assert.ok(Math.abs(actual[i] - expected[i]) <= allowed, `${what} [${i}]: wasm ${actual[i]} vs cpu ${expected[i]} (allowed ${allowed})`);
+  }
+}
+
+const sizeOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+function randomShape(random: Random, maxRank: number, maxSide: number): number[] {
+  return Array.from({ length: 1 + random.int(maxRank) }, () => 1 + random.int(maxSide));
+}
+
+/** Values with exact zeros and negative zeros among them (the kernels' edge cases). */
+function values(random: Random, n: number): Float32Array {
+  const v = random.fillNormal(new Float32Array(n));
+  for (let i = 0; i < n; i++) {
+    const u = random.uniform();
+    if (u < 0.05) v[i] = 0;
+    else if (u < 0.1) v[i] = -0;
+  }
+  return v;
+}
+
+/** Which kernels a function runs (on the active backend). */
+async function kernelsRun(f: () => tf.Tensor[]): Promise<Set<string>> {
+  const profile = await tf.profile(() => {
+    tf.dispose(f());
+  });
+  return new Set(profile.kernels.map((k) => k.name));
+}
+
+describe('WASM element-wise kernels', () => {
+  before(async () => {
+    await selectBackend('wasm');
+    const memory = (tf.engine().findBackend('wasm') as unknown as { wasm: WasmHeap }).wasm.asm?.memory;
+    assert.ok(heapMath(memory), 'WebAssembly SIMD routines unavailable');
+  });
+
+  it('Identity and Cast to the same dtype share the buffer, which outlives the original', () => {
+    tf.setBackend('wasm');
+    const dataBefore = tf.engine().backend.numDataIds();
+    const x = tf.tensor([1, -2, 3.5, 0]);
+    const ints = tf.tensor([1, 2], [2], 'int32');
+    const copies = [tf.clone(x), tf.cast(x, 'float32'), tf.clone(ints)];
+    assert.equal(tf.engine().backend.numDataIds(), dataBefore + 2, 'clones made new buffers');
+    tf.dispose([x, ints]);
+    assert.deepEqual(Array.from(copies[0].dataSync()), [1, -2, 3.5, 0]);
+    assert.deepEqual(Array.from(copies[1].dataSync()), [1, -2, 3.5, 0]);
+    assert.deepEqual(Array.from(copies[2].dataSync()), [1, 2]);
+    // A real cast still converts.
+    const floats = tf.tensor([1.7, -2.2]);
+    const cast = tf.cast(floats, 'int32');
+    assert.equal(cast.dtype, 'int32');
+    assert.deepEqual(Array.from(cast.dataSync()), [1, -2]);
+    tf.dispose([...copies, floats, cast]);
+    assert.equal(tf.engine().backend.numDataIds(), dataBefore, 'buffers left behind');
+  });
+
+  it('Sum and Mean agree with the CPU backend over random shapes, axes and keepDims', () => {
+    const random = new Random('reductions');
+    for (let i = 0; i < 120; i++) {
+      const shape = randomShape(random, 4, 9);
+      const x = values(random, sizeOf(shape));
+      const rank = shape.length;
+      // Leading axes most of the time (the fused path), other sets and negative axes too.
+      const k = 1 + random.int(rank);
+      const axes = random.uniform() < 0.7 ? [...Array(k).keys()] : [...Array(rank).keys()].filter(() => random.uniform() < 0.5);
+      const axis = axes.length === 0 ? undefined : axes.map((a) => (random.uniform() < 0.3 ? a - rank : a));
+      const keepDims = random.uniform() < 0.5;
+      const f = () =>
+        tf.tidy(() => {
+          const t = tf.tensor(x, shape);
+          return [tf.sum(t, axis, keepDims), tf.mean(t, axis, keepDims), tf.sum(tf.abs(t), axis, keepDims)];
+        });
+      const [wasm, cpu] = [run('wasm', f), run('cpu', f)];
+      const what = `shape ${shape} axis ${JSON.stringify(axis)} keepDims ${keepDims}`;
+      // Float32 sums against the CPU's float64 ones: within ε-multiples of Σ|x|.
+      const count = cpu[0].length === 0 ? 1 : x.length / cpu[0].length;
+      close(
+        wasm[0],
+        cpu[0],
+        cpu[2].map((a) => 1e-6 * a + 1e-30),
+        `sum ${what}`,
+      );
+      close(
+        wasm[1],
+        cpu[1],
+        cpu[2].map((a) => (1e-6 * a) / count + 1e-30),
+        `mean ${what}`,
+      );
+      tf.setBackend('wasm');
+      const t = tf.tensor(x, shape);
+      const [s, m] = [tf.sum(t, axis, keepDims), tf.mean(t, axis, keepDims)];
+      tf.setBackend('cpu');
+      const expected = tf.sum(tf.tensor(x, shape), axis, keepDims);
+      assert.deepEqual(s.shape, expected.shape, `shape of ${what}`);
+      assert.deepEqual(m.shape, expected.shape, `shape of ${what}`);
+      tf.dispose([t, s, m, expected]);
+    }
+  });
+
+  it('Sum and Mean over the leading axes of a DCGAN-sized batch (the blocked path) stay within ε·Σ|x|', () => {
+    const random = new Random('big-reduction');
+    for (const shape of [
+      [64, 14, 14, 64],
+      [64, 6272],
+      [300, 3],
+    ]) {
+      const x = random.fillNormal(new Float32Array(sizeOf(shape)));
+      const axes = [...Array(shape.length - 1).keys()];
+      const f = () =>
+        tf.tidy(() => {
+          const t = tf.tensor(x, shape);
+          return [tf.sum(t, axes), tf.mean(t, axes), tf.sum(tf.abs(t), axes)];
+        });
+      const [wasm, cpu] = [run('wasm', f), run('cpu', f)];
+      const count = x.length / cpu[0].length;
+      close(
+        wasm[0],
+        cpu[0],
+        cpu[2].map((a) => 1e-6 * a),
+        `sum ${shape}`,
+      );
+      close(
+        wasm[1],
+        cpu[1],
+        cpu[2].map((a) => (1e-6 * a) / count),
+        `mean ${shape}`,
+      );
+    }
+  });
+
+  it('LeakyRelu agrees with the CPU backend, zeros, negative zeros and ragged lengths included', () => {
+    const random = new Random('leaky');
+    for (let i = 0; i < 60; i++) {
+      const shape = i < 40 ? [1 + random.int(37)] : randomShape(random, 4, 12);
+      const x = values(random, sizeOf(shape));
+      const alpha = i % 5 === 0 ? 0 : random.uniform();
+      const f = () => tf.tidy(() => [tf.leakyRelu(tf.tensor(x, shape), alpha)]);
+      // The CPU backend multiplies by α in float64, WASM by float32(α): one rounding apart.
+      close(run('wasm', f)[0], run('cpu', f)[0], 2e-7, `leakyRelu ${shape} α ${alpha}`);
+    }
+  });
+
+  it('its gradient is the fused kernel on WASM and agrees with tfjs’s where(x > 0, dy, α·dy) on the CPU', async () => {
+    const random = new Random('leaky-grad');
+    tf.setBackend('wasm');
+    const used = await kernelsRun(() => tf.tidy(() => [tf.grad((x: tf.Tensor) => tf.sum(tf.leakyRelu(x, 0.2)))(tf.ones([5]))]));
+    assert.ok(used.has(LEAKY_RELU_GRAD), `kernels run: ${[...used].join(', ')}`);
+    assert.ok(!used.has('Select'));
+    for (let i = 0; i < 40; i++) {
+      const shape = randomShape(random, 4, 10);
+      const [x, w] = [values(random, sizeOf(shape)), random.fillNormal(new Float32Array(sizeOf(shape)))];
+      const alpha = random.uniform();
+      const f = () => tf.tidy(() => [tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.leakyRelu(t, alpha), tf.tensor(w, shape))))(tf.tensor(x, shape))]);
+      close(run('wasm', f)[0], run('cpu', f)[0], 2e-7, `leakyRelu gradient ${shape}`);
+    }
+  });
+
+  it('backpropagates twice through LeakyRelu: a gradient penalty’s gradient with respect to the weights', () => {
+    const random = new Random('leaky-double');
+    for (let i = 0; i < 20; i++) {
+      const [batch, inputs, hidden] = [1 + random.int(6), 1 + random.int(9), 1 + random.int(9)];
+      const x = random.fillNormal(new Float32Array(batch * inputs));
+      const w1 = random.fillNormal(new Float32Array(inputs * hidden));
+      const w2 = random.fillNormal(new Float32Array(hidden));
+      const alpha = random.uniform();
+      // A critic D(x) = leakyRelu(leakyRelu(x·W1)·diag(w2))·1, so the penalty meets LeakyRelu's gradient twice over.
+      const f = () =>
+        tf.tidy(() => {
+          const critic = (input: tf.Tensor, a: tf.Tensor, b: tf.Tensor) =>
+            tf.sum(tf.leakyRelu(tf.mul(tf.leakyRelu(tf.matMul(input as tf.Tensor2D, a as tf.Tensor2D), alpha), b), alpha));
+          const penalty = (a: tf.Tensor, b: tf.Tensor) => {
+            const gradient = tf.grad((input: tf.Tensor) => critic(input, a, b))(tf.tensor2d(x, [batch, inputs]));
+            return tf.sum(tf.square(tf.sub(tf.sqrt(tf.add(tf.sum(tf.square(gradient), 1), 1e-12)), 1)));
+          };
+          return tf.grads(penalty)([tf.tensor2d(w1, [inputs, hidden]), tf.tensor1d(w2)]);
+        });
+      const [wasm, cpu] = [run('wasm', f), run('cpu', f)];
+      wasm.forEach((values, j) => {
+        const scale = cpu[j].reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+        close(
+          values,
+          cpu[j],
+          cpu[j].map((v) => 1e-4 * (Math.abs(v) + 1e-2 * scale)),
+          `penalty gradient ${j}, batch ${batch} inputs ${inputs} hidden ${hidden}`,
+        );
+      });
+    }
+  });
+});
