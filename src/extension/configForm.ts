@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import { configJsonSchema } from '../protocol/config';
 import { configTextEdits } from '../protocol/configEdit';
 import type { HostToFormMessage } from '../protocol/configFormMessages';
-import { dispatchFormMessage } from '../protocol/configFormMessages';
+import { derivedDefaults, dispatchFormMessage, type DerivedDefault } from '../protocol/configFormMessages';
 import { parseConfigText } from '../protocol/configText';
 import { webviewHtml, webviewPanelOptions } from './webviewHtml';
 
@@ -61,10 +61,16 @@ export class ConfigFormPanel implements vscode.Disposable {
     return vscode.workspace.openTextDocument(this.uri);
   }
 
-  private read(document: vscode.TextDocument): { values: unknown; problems: { path: (string | number)[]; message: string }[] } {
+  private read(document: vscode.TextDocument): { values: unknown; problems: { path: (string | number)[]; message: string }[]; derived: DerivedDefault[] } {
     const text = document.getText();
     const result = parseConfigText(text);
-    return { values: parseJsonc(text) ?? null, problems: result.ok ? [] : result.problems.map(({ path: p, message }) => ({ path: p, message })) };
+    const values: unknown = parseJsonc(text) ?? null;
+    return {
+      values,
+      problems: result.ok ? [] : result.problems.map(({ path: p, message }) => ({ path: p, message })),
+      // The optimizers', k's and the generator cost's defaults follow the cost: the schema's own would be wrong.
+      derived: derivedDefaults(values),
+    };
   }
 
   private onMessage(message: unknown): void {

@@ -5,7 +5,7 @@ import type { Browser, Page } from 'playwright-core';
 import { PNG } from 'pngjs';
 import { configJsonSchema, validateConfig } from '../../src/protocol/config';
 import type { CompareRun, HostToCompareMessage } from '../../src/protocol/compareMessages';
-import type { HostToFormMessage } from '../../src/protocol/configFormMessages';
+import { derivedDefaults, type HostToFormMessage } from '../../src/protocol/configFormMessages';
 import { flattenConfig } from '../../src/runs/compareData';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -197,6 +197,7 @@ describe('config form webview', () => {
       schema: configJsonSchema(),
       values,
       problems: [{ path: ['training', 'batchSize'], message: 'expected > 0, got -5' }],
+      derived: derivedDefaults(values),
     } satisfies HostToFormMessage);
     assert.equal(await page.inputValue('#field-generator_width'), '64');
     assert.equal(await page.getAttribute('#field-generator_depth', 'placeholder'), '3 (default)');
@@ -220,7 +221,7 @@ describe('config form webview', () => {
     // Text being typed survives a redraw caused by an earlier change (here: the file changed meanwhile).
     await page.click('#field-training_steps');
     await page.keyboard.type('12');
-    await send(page, { type: 'form/didChangeDocument', values, problems: [] } satisfies HostToFormMessage);
+    await send(page, { type: 'form/didChangeDocument', values, problems: [], derived: derivedDefaults(values) } satisfies HostToFormMessage);
     assert.equal(await page.inputValue('#field-training_steps'), '12');
     assert.equal(await page.evaluate(() => document.activeElement?.id), 'field-training_steps');
     await page.keyboard.type('0');
@@ -235,11 +236,75 @@ describe('config form webview', () => {
       { timeout: 5000 },
     );
     // The file is the truth: the form redraws from what the host says it now contains.
-    await send(page, { type: 'form/didChangeDocument', values: { ...values, data: { type: 'grid' }, training: {} }, problems: [] } satisfies HostToFormMessage);
+    const grid = { ...values, data: { type: 'grid' }, training: {} };
+    await send(page, { type: 'form/didChangeDocument', values: grid, problems: [], derived: derivedDefaults(grid) } satisfies HostToFormMessage);
     assert.equal(await page.inputValue('#field-data_type'), 'grid');
     assert.equal(await page.getAttribute('#field-data_size', 'placeholder'), '5 (default)');
     assert.equal(await page.textContent('.summary'), 'Valid experiment');
     await page.screenshot({ path: path.join(ROOT, 'test-results', 'webview', 'config-form-light.png'), fullPage: true });
+    assert.deepEqual(errors(page), []);
+    await page.close();
+  });
+  it("shows the cost's own defaults for the optimizers, k and the generator cost, and writes a whole optimizer when one of its fields is set", async () => {
+    const page = await openWebview(browser, 'dark', 'configForm');
+    const wganGp = {
+      name: 'ring',
+      data: { type: 'ring' },
+      generator: { type: 'mlp' },
+      discriminator: { type: 'mlp' },
+      training: { cost: { type: 'wgan-gp' } },
+    };
+    const load = async (v: unknown, type: 'form/didLoad' | 'form/didChangeDocument' = 'form/didChangeDocument') =>
+      send(
+        page,
+        type === 'form/didLoad'
+          ? ({ type, fileName: 'ring.gan.json', schema: configJsonSchema(), values: v, problems: [], derived: derivedDefaults(v) } satisfies HostToFormMessage)
+          : ({ type, values: v, problems: [], derived: derivedDefaults(v) } satisfies HostToFormMessage),
+      );
+    await load(wganGp, 'form/didLoad');
+    // Gulrajani et al. 2017's Adam, not the schema's Adam default (2e-4, β1 0.5, β2 0.999).
+    assert.equal(await page.inputValue('#field-generator_optimizer_type'), 'adam');
+    assert.equal(await page.getAttribute('#field-generator_optimizer_learningRate', 'placeholder'), '0.0001 (default for the wgan-gp cost)');
+    assert.equal(await page.getAttribute('#field-generator_optimizer_beta1', 'placeholder'), '0 (default for the wgan-gp cost)');
+    assert.equal(await page.getAttribute('#field-discriminator_optimizer_beta2', 'placeholder'), '0.9 (default for the wgan-gp cost)');
+    assert.match(
+      (await page.textContent('fieldset[data-path="generator.optimizer"] .derived-note')) ?? '',
+      /^Absent: the default of the wgan-gp cost \(adam, learningRate 0\.0001, beta1 0, beta2 0\.9/,
+    );
+    assert.equal(await page.getAttribute('#field-training_dStepsPerGStep', 'placeholder'), '5 (default for the wgan-gp cost)');
+    // The generator cost belongs to the cross-entropy game: nothing to pick here.
+    assert.equal(await page.isDisabled('#field-training_generatorCost'), true);
+    assert.equal(await page.locator('#field-training_generatorCost option:checked').textContent(), '(not used with the wgan-gp cost)');
+
+    // Setting one field of the absent optimizer writes the cost's optimizer with that change.
+    await page.fill('#field-generator_optimizer_learningRate', '3e-4');
+    await page.press('#field-generator_optimizer_learningRate', 'Tab');
+    await page.waitForFunction(() => (window as unknown as { posted: { type: string }[] }).posted.some((m) => m.type === 'form/setValue'));
+    assert.deepEqual(
+      (await posted(page)).filter((m) => m.type === 'form/setValue'),
+      [{ type: 'form/setValue', path: ['generator', 'optimizer'], value: { type: 'adam', learningRate: 3e-4, beta1: 0, beta2: 0.9, epsilon: 1e-8 } }],
+    );
+
+    // Wasserstein: RMSProp is the default optimizer.
+    await load({ ...wganGp, training: { cost: { type: 'wasserstein' } } });
+    assert.equal(await page.inputValue('#field-discriminator_optimizer_type'), 'rmsprop');
+    assert.equal(await page.getAttribute('#field-discriminator_optimizer_learningRate', 'placeholder'), '0.00005 (default for the wasserstein cost)');
+    // Cross-entropy (the cost left out): the schema's Adam, and the generator cost to pick.
+    const crossEntropy = { ...wganGp, training: { dStepsPerGStep: 2 } };
+    await load(crossEntropy);
+    assert.equal(await page.getAttribute('#field-generator_optimizer_learningRate', 'placeholder'), '0.0002 (default for the cross-entropy cost)');
+    assert.equal(await page.isDisabled('#field-training_generatorCost'), false);
+    assert.equal(await page.inputValue('#field-training_generatorCost'), 'non-saturating');
+    assert.equal(await page.inputValue('#field-training_dStepsPerGStep'), '2');
+    assert.match(
+      (await page.getAttribute('.field[data-path="training.dStepsPerGStep"] button.reset', 'title')) ?? '',
+      /the default of the cross-entropy cost \(1\) applies/,
+    );
+    // A cost that is not one of the costs yet (being typed): the defaults cannot be known.
+    await load({ ...wganGp, training: { cost: { type: 'wgan' } } });
+    assert.equal(await page.getAttribute('#field-generator_optimizer_learningRate', 'placeholder'), 'default: depends on training.cost');
+    assert.equal(await page.getAttribute('#field-training_dStepsPerGStep', 'placeholder'), 'default: depends on training.cost');
+    await page.screenshot({ path: path.join(ROOT, 'test-results', 'webview', 'config-form-wgan-dark.png'), fullPage: true });
     assert.deepEqual(errors(page), []);
     await page.close();
   });

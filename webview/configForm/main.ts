@@ -7,7 +7,7 @@
  */
 import './configForm.css';
 import type { ConfigProblem } from '../../src/protocol/config';
-import type { FieldPath, FormToHostMessage, HostToFormMessage } from '../../src/protocol/configFormMessages';
+import type { DerivedDefault, FieldPath, FormToHostMessage, HostToFormMessage } from '../../src/protocol/configFormMessages';
 
 interface VsCodeApi {
   postMessage(message: FormToHostMessage): void;
@@ -32,10 +32,11 @@ interface Schema {
   exclusiveMaximum?: number;
 }
 
-const state: { schema: Schema | null; values: unknown; problems: ConfigProblem[]; fileName: string } = {
+const state: { schema: Schema | null; values: unknown; problems: ConfigProblem[]; derived: DerivedDefault[]; fileName: string } = {
   schema: null,
   values: null,
   problems: [],
+  derived: [],
   fileName: '',
 };
 
@@ -67,6 +68,24 @@ function valueAt(values: unknown, path: FieldPath): unknown {
 const pathKey = (path: FieldPath) => path.join('.');
 const labelOf = (key: string) => key.replace(/([A-Z])/g, ' $1').replace(/^./, (c) => c.toUpperCase());
 
+/** The default of a field that follows another field (the cost's optimizers, k, generator cost), from the host. */
+function derivedAt(path: FieldPath): DerivedDefault | undefined {
+  const key = pathKey(path);
+  return state.derived.find((d) => pathKey(d.path) === key);
+}
+
+const formatValue = (value: unknown) => (typeof value === 'string' ? value : JSON.stringify(value));
+
+/**
+ * Inside an optional object that is absent but has a derived default (an optimizer left to the
+ * cost): the placeholders show that default's fields, and editing one writes the whole object
+ * (the default with the edit), since a partial object would take its own type's defaults instead.
+ */
+interface Inherited {
+  placeholder(key: string): string | undefined;
+  edit(key: string, value: unknown): void;
+}
+
 function problemsAt(path: FieldPath): string[] {
   const key = pathKey(path);
   return state.problems.filter((p) => pathKey(p.path) === key).map((p) => p.message);
@@ -89,8 +108,20 @@ function describe(container: HTMLElement, schema: Schema): void {
   if (schema.description) container.append(element('div', 'description', schema.description));
 }
 
-function fieldRow(path: FieldPath, schema: Schema, required: boolean): HTMLElement {
+function fieldRow(path: FieldPath, schema: Schema, required: boolean, inherited?: Inherited): HTMLElement {
   const key = String(path[path.length - 1]);
+  const derived = derivedAt(path);
+  const edit = (value: unknown) => (inherited ? inherited.edit(key, value) : send(path, value));
+  /** What an empty box says applies. */
+  const placeholder =
+    inherited?.placeholder(key) ??
+    (derived
+      ? derived.value !== undefined
+        ? `${formatValue(derived.value)} (default for ${derived.source})`
+        : `default: depends on ${derived.source}`
+      : schema.default !== undefined
+        ? `${String(schema.default)} (default)`
+        : '');
   const row = element('div', 'field');
   row.dataset.path = pathKey(path);
   const id = `field-${pathKey(path).replace(/[^A-Za-z0-9_-]/g, '_')}`;
@@ -104,30 +135,38 @@ function fieldRow(path: FieldPath, schema: Schema, required: boolean): HTMLEleme
   if (schema.enum) {
     const select = element('select');
     for (const option of schema.enum) select.append(new Option(String(option), String(option)));
-    select.value = String(present ? current : (schema.default ?? schema.enum[0]));
-    select.addEventListener('change', () => send(path, select.value));
+    if (!present && derived && (!derived.applies || derived.value === undefined)) {
+      // Nothing to pick from while the field does not apply, or its default is not known yet.
+      const text = derived.applies ? `(default: depends on ${derived.source})` : `(not used with ${derived.source})`;
+      select.prepend(new Option(text, ''));
+      select.value = '';
+      select.disabled = !derived.applies;
+    } else {
+      select.value = String(present ? current : (derived?.value ?? schema.default ?? schema.enum[0]));
+    }
+    select.addEventListener('change', () => edit(select.value === '' ? undefined : select.value));
     input = select;
   } else if (schema.type === 'boolean') {
     const box = element('input');
     box.type = 'checkbox';
     box.checked = Boolean(present ? current : schema.default);
-    box.addEventListener('change', () => send(path, box.checked));
+    box.addEventListener('change', () => edit(box.checked));
     input = box;
   } else if (schema.type === 'number' || schema.type === 'integer') {
     const box = element('input');
     box.type = 'text';
     box.inputMode = 'decimal';
     box.value = present ? String(current) : '';
-    box.placeholder = schema.default !== undefined ? `${String(schema.default)} (default)` : '';
+    box.placeholder = placeholder;
     box.addEventListener('change', () => {
       const text = box.value.trim();
       if (text === '') {
-        send(path, undefined);
+        edit(undefined);
         return;
       }
       const number = Number(text);
       // Not a number: send the text, so the file (and Problems) say exactly what is wrong.
-      send(path, Number.isFinite(number) ? number : text);
+      edit(Number.isFinite(number) ? number : text);
     });
     input = box;
   } else if (schema.type === 'array') {
@@ -140,25 +179,27 @@ function fieldRow(path: FieldPath, schema: Schema, required: boolean): HTMLEleme
         .split(',')
         .map((s) => s.trim())
         .filter(Boolean);
-      send(path, items.length ? items : undefined);
+      edit(items.length ? items : undefined);
     });
     input = box;
   } else {
     const box = element('input');
     box.type = 'text';
     box.value = present ? String(current) : '';
-    box.placeholder = schema.default !== undefined ? `${String(schema.default)} (default)` : '';
-    box.addEventListener('change', () => send(path, box.value === '' && !required ? undefined : box.value));
+    box.placeholder = placeholder;
+    box.addEventListener('change', () => edit(box.value === '' && !required ? undefined : box.value));
     input = box;
   }
   input.id = id;
   input.name = pathKey(path);
   const control = element('div', 'control');
   control.append(input);
-  if (present && !required && schema.default !== undefined) {
+  if (present && !required && (schema.default !== undefined || derived?.applies)) {
     const reset = element('button', 'reset', '↺');
     reset.type = 'button';
-    reset.title = `Remove the field: the default (${JSON.stringify(schema.default)}) applies`;
+    reset.title = derived
+      ? `Remove the field: the default of ${derived.source}${derived.value !== undefined ? ` (${formatValue(derived.value)})` : ''} applies`
+      : `Remove the field: the default (${JSON.stringify(schema.default)}) applies`;
     reset.addEventListener('click', () => send(path, undefined));
     control.append(reset);
   }
@@ -177,9 +218,44 @@ function section(path: FieldPath, schema: Schema, container: HTMLElement, legend
     if (legend) fieldset.append(element('legend', undefined, legend));
     describe(fieldset, schema);
     const current = valueAt(state.values, path) as { type?: unknown } | undefined;
+    const derived = derivedAt(path);
+    const derivedValue = derived?.value as Record<string, unknown> | undefined;
     const defaultType = (schema.default as { type?: unknown } | undefined)?.type;
-    const chosenType = current?.type ?? defaultType ?? options[0].properties?.type?.const;
+    const chosenType = current?.type ?? derivedValue?.type ?? defaultType ?? options[0].properties?.type?.const;
     const chosen = options.find((o) => o.properties?.type?.const === chosenType) ?? options[0];
+    let inherited: Inherited | undefined;
+    if (derived) {
+      const note = element('div', 'description derived-note');
+      const written = derivedValue
+        ? Object.entries(derivedValue)
+            .map(([k, v]) => (k === 'type' ? String(v) : `${k} ${formatValue(v)}`))
+            .join(', ')
+        : '';
+      note.textContent = current === undefined ? `Absent: the default of ${derived.source}${written ? ` (${written})` : ''}` : '';
+      if (current !== undefined) {
+        // Written in the file: one click gives it back to the cost.
+        const reset = element('button', 'reset', '↺');
+        reset.type = 'button';
+        reset.title = `Remove ${pathKey(path)}: the default of ${derived.source}${written ? ` (${written})` : ''} applies`;
+        reset.addEventListener('click', () => send(path, undefined));
+        note.append(document.createTextNode(`Written here; the default of ${derived.source} is ${written || 'not known yet'} `), reset);
+      }
+      fieldset.append(note);
+      if (current === undefined) {
+        const base = derivedValue && derivedValue.type === chosenType ? derivedValue : { type: chosenType };
+        inherited = {
+          placeholder: (key) =>
+            derivedValue
+              ? base[key] !== undefined
+                ? `${formatValue(base[key])} (default for ${derived.source})`
+                : undefined
+              : `default: depends on ${derived.source}`,
+          edit: (key, value) => {
+            if (value !== undefined) send(path, { ...base, [key]: value });
+          },
+        };
+      }
+    }
     const row = element('div', 'field');
     row.dataset.path = pathKey([...path, 'type']);
     const select = element('select');
@@ -198,7 +274,7 @@ function section(path: FieldPath, schema: Schema, container: HTMLElement, legend
     row.append(label, control);
     describe(row, chosen.properties?.type ?? {});
     fieldset.append(row);
-    objectFields(path, chosen, fieldset, ['type']);
+    objectFields(path, chosen, fieldset, ['type'], inherited);
     container.append(fieldset);
     return;
   }
@@ -214,13 +290,13 @@ function section(path: FieldPath, schema: Schema, container: HTMLElement, legend
   container.append(fieldRow(path, schema, false));
 }
 
-function objectFields(path: FieldPath, schema: Schema, container: HTMLElement, skip: string[]): void {
+function objectFields(path: FieldPath, schema: Schema, container: HTMLElement, skip: string[], inherited?: Inherited): void {
   for (const [key, child] of Object.entries(schema.properties ?? {})) {
     if (skip.includes(key) || key === '$schema') continue;
     const childPath = [...path, key];
     const isObject = (child.type === 'object' && child.properties) || variants(child);
     if (isObject) section(childPath, child, container, labelOf(key));
-    else container.append(fieldRow(childPath, child, schema.required?.includes(key) ?? false));
+    else container.append(fieldRow(childPath, child, schema.required?.includes(key) ?? false, inherited));
   }
 }
 
@@ -274,10 +350,12 @@ window.addEventListener('message', (event: MessageEvent<HostToFormMessage>) => {
     state.fileName = message.fileName;
     state.values = message.values;
     state.problems = message.problems;
+    state.derived = Array.isArray(message.derived) ? message.derived : [];
     render();
   } else if (message.type === 'form/didChangeDocument') {
     state.values = message.values;
     state.problems = message.problems;
+    state.derived = Array.isArray(message.derived) ? message.derived : [];
     render();
   }
 });
