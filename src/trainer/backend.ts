@@ -8,6 +8,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendChoice, BackendName } from '../protocol/runDirectory';
 import { BACKENDS } from '../protocol/runDirectory';
+import { installFusedAdam } from './kernels/fusedAdam';
 import { installWasmConvKernels } from './kernels/wasmConv';
 import { installWasmElementwiseKernels } from './kernels/wasmElementwise';
 import { installWasmMatMul } from './kernels/wasmMatMul';
@@ -59,6 +60,7 @@ export const defaultLoaders: Record<BackendName, BackendLoader> = {
     installWasmMatMul();
     installWasmConvKernels();
     installWasmElementwiseKernels();
+    installFusedAdam();
   },
   cpu: async () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -1,7 +1,8 @@
 /**
- * The WASM backend's small training kernels (kernels/wasmElementwise.ts)
+ * The WASM backend's small training kernels (kernels/wasmElementwise.ts, kernels/fusedAdam.ts)
  * against the pure-JS backend over random shapes: Identity and Cast sharing buffers, Sum and Mean
- * over leading axes, LeakyRelu and its fused gradient (to second order, as WGAN-GP needs).
+ * over leading axes, LeakyRelu and its fused gradient (to second order, as WGAN-GP needs), and the
+ * fused Adam update, which must equal tfjs's own bit for bit on the same backend.
  */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
@@ -9,6 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '../../src/trainer/secondOrderGradients';
 import { selectBackend } from '../../src/trainer/backend';
+import { ADAM_UPDATE, stockAdamApplyGradients } from '../../src/trainer/kernels/fusedAdam';
 import { heapMath } from '../../src/trainer/kernels/heapMath';
 import type { WasmHeap } from '../../src/trainer/kernels/heapMover';
 import { LEAKY_RELU_GRAD } from '../../src/trainer/kernels/wasmElementwise';
@@ -219,5 +221,72 @@ describe('WASM element-wise kernels', () => {
         );
       });
     }
+  });
+});
+
+describe('fused Adam on WASM', () => {
+  before(async () => {
+    await selectBackend('wasm');
+  });
+
+  /** Steps of Adam on a few variables with fixed gradients; returns the variables and the optimizer's state. */
+  function train(random: Random, applyGradients: (optimizer: tf.AdamOptimizer, grads: tf.NamedTensorMap) => void, shapes: number[][], epsilon?: number) {
+    const seedValues = shapes.map((s) => random.fillNormal(new Float32Array(sizeOf(s))));
+    const grads = Array.from({ length: 4 }, () => shapes.map((s) => random.fillNormal(new Float32Array(sizeOf(s)))));
+    return async () => {
+      const variables = shapes.map((s, i) => tf.variable(tf.tensor(seedValues[i], s)));
+      const optimizer = tf.train.adam(0.01, 0.5, 0.999, epsilon);
+      for (const step of grads) {
+        tf.tidy(() => applyGradients(optimizer, Object.fromEntries(variables.map((v, i) => [v.name, tf.tensor(step[i], shapes[i])]))));
+      }
+      const weights = await optimizer.getWeights();
+      const state = weights.map(({ name, tensor }) => ({ name: name.replace(/^.*?\//, ''), values: Array.from(tensor.dataSync()) }));
+      const result = { values: variables.map((v) => Array.from(v.dataSync())), state };
+      tf.dispose(weights.map((w) => w.tensor));
+      optimizer.dispose();
+      tf.dispose(variables);
+      return result;
+    };
+  }
+
+  const SHAPES = [[7], [4, 4, 3, 5], [1], [100, 13], []];
+
+  it('runs one AdamUpdate kernel per variable', async () => {
+    tf.setBackend('wasm');
+    const v = tf.variable(tf.ones([6]));
+    const optimizer = tf.train.adam(0.1);
+    const used = await kernelsRun(() => {
+      optimizer.applyGradients({ [v.name]: tf.ones([6]) });
+      return [];
+    });
+    assert.ok(used.has(ADAM_UPDATE), `kernels run: ${[...used].join(', ')}`);
+    assert.ok(!used.has('Sqrt'));
+    optimizer.dispose();
+    v.dispose();
+  });
+
+  it('gives tfjs’s AdamOptimizer results bit for bit, state and iteration count included', async () => {
+    for (const epsilon of [undefined, 1e-3]) {
+      const seed = new Random(`adam-${epsilon}`);
+      const fused = train(seed, (o, g) => o.applyGradients(g), SHAPES, epsilon);
+      const stock = train(new Random(`adam-${epsilon}`), (o, g) => stockAdamApplyGradients().call(o, g), SHAPES, epsilon);
+      tf.setBackend('wasm');
+      const [a, b] = [await fused(), await stock()];
+      assert.deepEqual(a, b);
+    }
+  });
+
+  it('agrees with the CPU backend, where tfjs’s own update runs', async () => {
+    const make = () => train(new Random('adam-cpu'), (o, g) => o.applyGradients(g), SHAPES);
+    tf.setBackend('wasm');
+    const wasm = await make()();
+    tf.setBackend('cpu');
+    const cpu = await make()();
+    tf.setBackend('wasm');
+    wasm.values.forEach((v, i) => close(Float32Array.from(v), Float32Array.from(cpu.values[i]), 1e-6, `variable ${i}`));
+    assert.deepEqual(
+      wasm.state.map((s) => s.name),
+      cpu.state.map((s) => s.name),
+    );
   });
 });
