@@ -20,8 +20,21 @@ export async function loadConfigFile(file: string): Promise<GanConfig> {
   return result.config;
 }
 
-/** Makes file paths in the config absolute, so the run's config.json stands on its own. */
+/**
+ * Makes file paths in the config absolute, so the run's config.json stands on its own: resuming,
+ * `sample` and `export` load the data again from the run directory (a conditional run needs it for
+ * its classes), where a path relative to the config file would not be found.
+ */
 export function resolveConfigPaths(config: GanConfig, configDir: string): GanConfig {
-  if (config.data.type !== 'csv') return config;
-  return { ...config, data: { ...config.data, path: path.resolve(configDir, config.data.path) } };
+  const data = config.data;
+  const resolve = (file: string) => path.resolve(configDir, file);
+  switch (data.type) {
+    case 'csv':
+    case 'images':
+      return { ...config, data: { ...data, path: resolve(data.path) } };
+    case 'idx':
+      return { ...config, data: { ...data, images: resolve(data.images), ...(data.labels === undefined ? {} : { labels: resolve(data.labels) }) } };
+    default:
+      return config;
+  }
 }

@@ -608,6 +608,21 @@ describe('conditional GAN', () => {
       }
     });
 
+    it('an image-folder run given a relative path samples a class, and resumes, from its run directory', async () => {
+      const configFile = path.join(dir, 'folder.gan.json');
+      const { data: _data, ...rest } = folderConfig(12);
+      await writeFile(
+        configFile,
+        JSON.stringify({ ...rest, data: { type: 'images', path: 'classes', size: 4, channels: 1 }, training: { steps: 2, batchSize: 4 } }),
+      );
+      const runsDir = path.join(dir, 'runs-folder');
+      const result = await train({ configPath: configFile, runsDir, backend: 'cpu' });
+      assert.equal(result.status, 'completed', result.error ?? '');
+      const drawn = await sampleRun({ runDir: result.runDir, count: 2, step: 'latest', seed: 0, backend: 'cpu', classes: ['mid'] });
+      assert.deepEqual(drawn.labels, [2, 2]);
+      assert.equal((await train({ resumeFrom: result.runDir, runsDir, backend: 'cpu', steps: 3 })).status, 'completed');
+    });
+
     it('a 2-D conditional run trains, and its samples carry their labels', async () => {
       const configFile = path.join(dir, 'ring.gan.json');
       const input: GanConfigInput = {
