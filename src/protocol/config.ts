@@ -271,6 +271,17 @@ export const trainingSchema = z
       .optional(),
     cost: costSchema.default({ type: 'cross-entropy' }),
     generatorCost: generatorCostSchema.optional(),
+    learningRateDecay: z
+      .strictObject({
+        from: z.number().min(0).lt(1).describe('Fraction of the run after which the rates start to fall (0: from the first step).').default(0.5),
+        to: z.number().min(0).max(1).describe('Fraction of the configured rates reached at the last step (0: down to zero).').default(0),
+      })
+      .optional()
+      .describe(
+        "Both networks' learning rates held until `from` × steps, then decayed linearly to `to` × their value at the last step, so the game " +
+          'settles instead of orbiting its solution (the decaying rate of the PacGAN calibration; Radford et al. 2016 and many DCGAN recipes). ' +
+          'A function of the step alone: resume and forks continue it. Absent: constant rates.',
+      ),
     generatorAverage: z
       .number()
       .gt(0)

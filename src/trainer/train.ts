@@ -33,6 +33,7 @@ import { loadData, type DataSource } from './data';
 import { faults } from './faults';
 import { Gan, type StepResult } from './gan';
 import { HealthWatch } from './health';
+import { applyLearningRates } from './schedule';
 import { modeQuality, type ModeQuality } from './quality';
 import { randomStream, type Random } from './random';
 import { classGridLayout, classGridRows } from './conditioning';
@@ -410,6 +411,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const logMetrics = next % metricsEvery === 0 || next === totalSteps;
       const logHistogram = next % histogramsEvery === 0;
       if (injected.nanAtStep === next) poisonWeights(gan);
+      applyLearningRates(config, { generator: gan.generatorOptimizer, discriminator: gan.discriminatorOptimizer }, next, totalSteps);
       const result = await gan.step(logMetrics || logHistogram);
       if (!Number.isFinite(result.dLoss) || !Number.isFinite(result.gLoss)) {
         const kept = lastCheckpoint === null ? 'no checkpoint was written yet' : `the last finite checkpoint is step ${lastCheckpoint}`;
