@@ -43,6 +43,31 @@ const csvConfig: GanConfigInput = {
   logging,
 };
 
+/** A small DCGAN on the built-in digits, sampled from the moving average of G's weights. */
+const convConfig: GanConfigInput = {
+  name: 'export-dcgan',
+  seed: 5,
+  data: { type: 'mnist' },
+  latent: { size: 8 },
+  generator: {
+    type: 'layers',
+    layers: [
+      { type: 'dense', units: 7 * 7 * 4, bias: false },
+      { type: 'batchNorm' },
+      { type: 'leakyRelu', slope: 0.2 },
+      { type: 'reshape', shape: [7, 7, 4] },
+      { type: 'conv2dTranspose', filters: 4, kernel: 4, stride: 2, bias: false },
+      { type: 'batchNorm' },
+      { type: 'relu' },
+      { type: 'conv2dTranspose', filters: 1, kernel: 4, stride: 2 },
+      { type: 'tanh' },
+    ],
+  },
+  discriminator: { type: 'layers', layers: [{ type: 'conv2d', filters: 4 }, { type: 'leakyRelu' }, { type: 'flatten' }, { type: 'dense', units: 1 }] },
+  training: { steps: 60, batchSize: 8, generatorAverage: 0.9 },
+  logging,
+};
+
 /** Three columns on different scales, so the data-space layer is far from the identity. */
 const csvRows = Array.from({ length: 40 }, (_, i) => [3 + 0.05 * i, -2 + Math.sin(i), 0.5 * ((i * 7) % 11)]);
 
@@ -125,12 +150,13 @@ describe('exportGenerator', () => {
   let work: string;
   let ringRun: string;
   let csvRun: string;
+  let convRun: string;
   before(async () => {
     assertBuilt();
     await selectBackend('cpu');
     work = await tempDir('export');
     await writeFile(path.join(work, 'table.csv'), ['a,b,c', ...csvRows.map((row) => row.join(','))].join('\n') + '\n');
-    [ringRun, csvRun] = await Promise.all([trainRun(work, ringConfig), trainRun(work, csvConfig)]);
+    [ringRun, csvRun, convRun] = await Promise.all([trainRun(work, ringConfig), trainRun(work, csvConfig), trainRun(work, convConfig)]);
   });
   after(async () => rm(work, { recursive: true, force: true }));
 
@@ -185,6 +211,26 @@ describe('exportGenerator', () => {
         for (let k = 0; k < 3; k++) assert.ok(Math.abs((kernel as number[][])[k][j] - (k === j ? std : 0)) < 1e-5, `kernel ${k},${j}`);
       }
       assert.equal((model.getUserDefinedMetadata() as { dataType?: string } | undefined)?.dataType, 'csv');
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it('exports a DCGAN-style generator (its moving average) as Conv2DTranspose layers that give 28×28×1 images', async () => {
+    const model = await exportAndCompare(convRun, path.join(work, 'out-dcgan'), 'latest', 60);
+    try {
+      assert.deepEqual(layerList(model), [
+        'Dense:dense_Dense1',
+        'BatchNormalization:batch_normalization_BatchNormalization1',
+        'LeakyReLU:leaky_re_lu_LeakyReLU1',
+        'Reshape:reshape_Reshape1',
+        'Conv2DTranspose:conv2d_transpose_Conv2DTranspose1',
+        'BatchNormalization:batch_normalization_BatchNormalization2',
+        'Activation:activation_Activation1',
+        'Conv2DTranspose:conv2d_transpose_Conv2DTranspose2',
+        'Activation:activation_Activation2',
+      ]);
+      assert.deepEqual(model.outputs[0].shape, [null, 28, 28, 1]);
     } finally {
       model.dispose();
     }
