@@ -44,7 +44,8 @@ export class HealthWatch {
         'discriminator-wins',
         record.step,
         `the discriminator wins: D(x) > 0.9 and D(G(z)) < 0.1 on every logged step from ${first} to ${record.step}, so G gets little to learn from`,
-        "lower D's learning rate or raise G's (two time-scale rates), keep k = 1, use one-sided label smoothing, or a cost whose G gradient does not vanish (non-saturating, wgan-gp)",
+        "lower D's learning rate or raise G's (two time-scale rates), keep k = 1, use one-sided label smoothing" +
+          (cost.cost.type === 'wgan-gp' ? '' : ', or a cost whose G gradient does not vanish (non-saturating, wgan-gp)'),
       );
       if (alert) alerts.push(alert);
     }
@@ -74,7 +75,7 @@ export class HealthWatch {
       'mode-collapse',
       step,
       `mode collapse: G covers ${covered} of ${quality.modeCount} modes at step ${step}${best.modes > covered ? ` (${best.modes} at step ${best.step})` : ''}`,
-      "pack D's inputs (PacGAN), a lower learning rate, batch norm in G, or the wgan-gp cost; compare a fork with the change against this run",
+      `pack D's inputs (PacGAN), a lower learning rate, batch norm in G${this.config.training.cost.type === 'wgan-gp' ? '' : ', or the wgan-gp cost'}; compare a fork with the change against this run`,
     );
     return alert ? [alert] : [];
   }

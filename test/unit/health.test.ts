@@ -62,6 +62,22 @@ describe('health alerts', () => {
     assert.deepEqual(watch.onCoverage(1000, coverage(1), 3000), [], 'raised once');
   });
 
+  it('does not advise the cost the run already has', () => {
+    const result = validateConfig({
+      name: 'h',
+      data: { type: 'ring' },
+      generator: { type: 'mlp' },
+      discriminator: { type: 'mlp' },
+      training: { cost: { type: 'wgan-gp' } },
+    });
+    assert.ok(result.ok);
+    const watch = new HealthWatch(result.config);
+    watch.onCoverage(500, coverage(8), 1000);
+    const [alert] = watch.onCoverage(900, coverage(2), 1000);
+    assert.doesNotMatch(alert.advice, /wgan-gp/);
+    assert.match(alert.advice, /PacGAN/);
+  });
+
   it('does not raise again what an earlier part of the run (before a resume) raised', () => {
     const watch = new HealthWatch(config(), [{ kind: 'mode-collapse', step: 900, message: '', advice: '' }]);
     assert.deepEqual(watch.onCoverage(1200, coverage(1), 3000), []);
