@@ -1,8 +1,9 @@
 /**
  * The WASM backend's small training kernels (kernels/wasmElementwise.ts, kernels/fusedAdam.ts)
  * against the pure-JS backend over random shapes: Identity and Cast sharing buffers, Sum and Mean
- * over leading axes, LeakyRelu and its fused gradient (to second order, as WGAN-GP needs), and the
- * fused Adam update, which must equal tfjs's own bit for bit on the same backend.
+ * over leading axes, LeakyRelu and its fused gradient (to second order, as WGAN-GP needs), the
+ * fused Adam update, which must equal tfjs's own bit for bit on the same backend, and the heap GEMM
+ * behind BatchMatMul (with and without fused multiply-adds) against a float64 product.
  */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
@@ -11,8 +12,10 @@ import '@tensorflow/tfjs-backend-cpu';
 import '../../src/trainer/secondOrderGradients';
 import { selectBackend } from '../../src/trainer/backend';
 import { ADAM_UPDATE, stockAdamApplyGradients } from '../../src/trainer/kernels/fusedAdam';
+import { DEPTH_BLOCK, gemm, heapGemm, panelFloats, ROW_BLOCK } from '../../src/trainer/kernels/heapGemm';
 import { heapMath } from '../../src/trainer/kernels/heapMath';
 import type { WasmHeap } from '../../src/trainer/kernels/heapMover';
+import { relaxedSimdAvailable } from '../../src/trainer/kernels/wasmAssembler';
 import { LEAKY_RELU_GRAD } from '../../src/trainer/kernels/wasmElementwise';
 import { Random } from '../../src/trainer/random';
 
@@ -230,14 +233,24 @@ describe('fused Adam on WASM', () => {
   });
 
   /** Steps of Adam on a few variables with fixed gradients; returns the variables and the optimizer's state. */
-  function train(random: Random, applyGradients: (optimizer: tf.AdamOptimizer, grads: tf.NamedTensorMap) => void, shapes: number[][], epsilon?: number) {
+  function train(
+    random: Random,
+    applyGradients: (optimizer: tf.AdamOptimizer, grads: { name: string; tensor: tf.Tensor }[]) => void,
+    shapes: number[][],
+    epsilon?: number,
+  ) {
     const seedValues = shapes.map((s) => random.fillNormal(new Float32Array(sizeOf(s))));
     const grads = Array.from({ length: 4 }, () => shapes.map((s) => random.fillNormal(new Float32Array(sizeOf(s)))));
     return async () => {
       const variables = shapes.map((s, i) => tf.variable(tf.tensor(seedValues[i], s)));
       const optimizer = tf.train.adam(0.01, 0.5, 0.999, epsilon);
       for (const step of grads) {
-        tf.tidy(() => applyGradients(optimizer, Object.fromEntries(variables.map((v, i) => [v.name, tf.tensor(step[i], shapes[i])]))));
+        tf.tidy(() =>
+          applyGradients(
+            optimizer,
+            variables.map((v, i) => ({ name: v.name, tensor: tf.tensor(step[i], shapes[i]) })),
+          ),
+        );
       }
       const weights = await optimizer.getWeights();
       const state = weights.map(({ name, tensor }) => ({ name: name.replace(/^.*?\//, ''), values: Array.from(tensor.dataSync()) }));
@@ -256,7 +269,7 @@ describe('fused Adam on WASM', () => {
     const v = tf.variable(tf.ones([6]));
     const optimizer = tf.train.adam(0.1);
     const used = await kernelsRun(() => {
-      optimizer.applyGradients({ [v.name]: tf.ones([6]) });
+      optimizer.applyGradients([{ name: v.name, tensor: tf.ones([6]) }]);
       return [];
     });
     assert.ok(used.has(ADAM_UPDATE), `kernels run: ${[...used].join(', ')}`);
@@ -288,5 +301,48 @@ describe('fused Adam on WASM', () => {
       wasm.state.map((s) => s.name),
       cpu.state.map((s) => s.name),
     );
+  });
+});
+
+describe('heap GEMM (the microkernels behind BatchMatMul)', () => {
+  it('multiplies like a float64 product over ragged shapes, several row and depth blocks, k = 0, with and without FMA', () => {
+    const random = new Random('gemm');
+    const variants = relaxedSimdAvailable() ? [false, true] : [false];
+    const shapes: [number, number, number][] = [
+      [1, 1, 4],
+      [3, 0, 8],
+      [5, 3, 12],
+      [ROW_BLOCK + 3, DEPTH_BLOCK + 5, 20],
+      [2 * ROW_BLOCK, 2 * DEPTH_BLOCK, 16],
+      [7, 9, 400],
+    ];
+    for (let i = 0; i < 40; i++) shapes.push([1 + random.int(70), random.int(300), 4 * (1 + random.int(30))]);
+    for (const fma of variants) {
+      for (const [m, k, n] of shapes) {
+        const floats = m * k + k * n + m * n + panelFloats(n, k) + 64;
+        const memory = new WebAssembly.Memory({ initial: Math.ceil((4 * floats) / 65536) + 1 });
+        const g = heapGemm(memory, fma);
+        assert.ok(g, 'WebAssembly SIMD routines unavailable');
+        const heap = new Float32Array(memory.buffer);
+        // Odd float offsets, so nothing relies on 16-byte alignment.
+        const [a, b, c, panels] = [1, 1 + m * k + 1, 3 + m * k + k * n, 4 + m * k + k * n + m * n];
+        random.fillNormal(heap.subarray(a, a + m * k));
+        random.fillNormal(heap.subarray(b, b + k * n));
+        heap.fill(NaN, c, c + m * n);
+        gemm(g, 4 * a, 4 * b, 4 * c, m, n, k, 4 * panels);
+        for (let r = 0; r < m; r++) {
+          for (let col = 0; col < n; col++) {
+            let [sum, magnitude] = [0, 0];
+            for (let j = 0; j < k; j++) {
+              const product = heap[a + r * k + j] * heap[b + j * n + col];
+              sum += product;
+              magnitude += Math.abs(product);
+            }
+            const got = heap[c + r * n + col];
+            assert.ok(Math.abs(got - sum) <= 1.2e-7 * (k + 2) * magnitude + 1e-30, `${m}x${k}x${n} fma ${fma} [${r}, ${col}]: ${got} vs ${sum}`);
+          }
+        }
+      }
+    }
   });
 });

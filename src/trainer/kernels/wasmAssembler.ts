@@ -4,6 +4,7 @@
  * .wasm at install time, and the loops are short. Functions take i32 byte addresses and f32
  * constants; the module imports the backend's memory as env.memory.
  */
+import v8 from 'node:v8';
 
 /** Unsigned LEB128. */
 export function u32(n: number): number[] {
@@ -51,7 +52,9 @@ export const and = [0x71];
 export const ltS = [0x48];
 export const ltU = [0x49];
 export const geU = [0x4f];
+export const leU = [0x4d];
 export const eqz = [0x45];
+export const eq = [0x46];
 export const select = [0x1b];
 export const block = [0x02, 0x40];
 export const loop = [0x03, 0x40];
@@ -59,6 +62,8 @@ export const ifVoid = [0x04, 0x40];
 export const orElse = [0x05];
 export const end = [0x0b];
 export const br = (depth: number) => [0x0c, ...u32(depth)];
+/** call of the module's function number `index` (its place in the list given to assemble). */
+export const call = (index: number) => [0x10, ...u32(index)];
 export const brIf = (depth: number) => [0x0d, ...u32(depth)];
 /** Loads and stores take (alignment hint, offset); the hint 0 promises nothing. */
 export const i32Load = (offset = 0) => [0x28, 0, ...u32(offset)];
@@ -78,6 +83,8 @@ export const vLoad = (offset = 0) => simd(0x00, 0, ...u32(offset));
 export const vStore = (offset = 0) => simd(0x0b, 0, ...u32(offset));
 export const vZero = simd(0x0c, ...new Array<number>(16).fill(0));
 export const f32x4Splat = simd(0x13);
+/** v128.load32_splat: one float loaded into all four lanes. */
+export const load32Splat = (offset = 0) => simd(0x09, 2, ...u32(offset));
 export const f32x4Lt = simd(0x43);
 export const f32x4Gt = simd(0x44);
 /** bitselect(a, b, mask) = (a & mask) | (b & ~mask) */
@@ -87,6 +94,8 @@ export const f32x4Add = simd(0xe4);
 export const f32x4Sub = simd(0xe5);
 export const f32x4Mul = simd(0xe6);
 export const f32x4Div = simd(0xe7);
+/** f32x4.relaxed_madd(a, b, c) = a·b + c, fused where the hardware has FMA (relaxed SIMD). */
+export const f32x4RelaxedMadd = simd(0x105);
 /** i8x16.shuffle picking four f32 lanes of the pair (a: 0-3, b: 4-7). */
 export const shuffle = (lanes: number[]) => simd(0x0d, ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]));
 /** local += n */
@@ -137,15 +146,57 @@ export function assemble(functions: AssembledFunction[]): Uint8Array<ArrayBuffer
 }
 
 /**
+ * Compiles straight to optimized code. V8 first runs a module's functions as baseline (Liftoff)
+ * code, about half as fast for these loops, and swaps in optimized code compiled in the
+ * background; on a busy machine that took long enough to halve a benchmark. These modules are a
+ * few kilobytes, so compiling them optimized up front costs a few milliseconds.
+ */
+function compileOptimized(bytes: Uint8Array<ArrayBuffer>): WebAssembly.Module {
+  v8.setFlagsFromString('--no-liftoff');
+  try {
+    return new WebAssembly.Module(bytes);
+  } finally {
+    v8.setFlagsFromString('--liftoff');
+  }
+}
+
+/**
  * The functions bound to one heap, or null where they cannot run: a shared heap (the threaded
  * build) or no WebAssembly SIMD.
  */
 export function instantiate<T>(memory: WebAssembly.Memory | undefined, functions: AssembledFunction[]): T | null {
   if (!memory || (typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer)) return null;
   try {
-    const module = new WebAssembly.Module(assemble(functions));
-    return new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as T;
+    return new WebAssembly.Instance(compileOptimized(assemble(functions)), { env: { memory } }).exports as unknown as T;
   } catch {
     return null;
   }
+}
+
+/** (func (param v128 v128 v128) (result v128) local.get 0 local.get 1 local.get 2 f32x4.relaxed_madd) */
+const RELAXED_MADD_PROBE = new Uint8Array([
+  ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+  ...[0x01, 0x08, 0x01, 0x60, 0x03, V128, V128, V128, 0x01, V128],
+  ...[0x03, 0x02, 0x01, 0x00],
+  ...[0x0a, 0x0d, 0x01, 0x0b, 0x00, 0x20, 0x00, 0x20, 0x01, 0x20, 0x02, ...f32x4RelaxedMadd, 0x0b],
+]);
+
+let relaxedSimd: boolean | null = null;
+
+/**
+ * Whether f32x4.relaxed_madd (a multiply-add, fused where the CPU has FMA) compiles, turning on
+ * V8's relaxed-SIMD flag where it is still behind one: Node 20's V8 11.3 has the finished
+ * proposal behind --experimental-wasm-relaxed-simd; V8 11.4 on (Node 22) ships it. GAN_WORKBENCH_WASM_FMA=0
+ * turns its use off.
+ */
+export function relaxedSimdAvailable(): boolean {
+  if (relaxedSimd === null) {
+    if (process.env.GAN_WORKBENCH_WASM_FMA === '0') relaxedSimd = false;
+    else if (WebAssembly.validate(RELAXED_MADD_PROBE)) relaxedSimd = true;
+    else {
+      v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+      relaxedSimd = WebAssembly.validate(RELAXED_MADD_PROBE);
+    }
+  }
+  return relaxedSimd;
 }
