@@ -45,7 +45,7 @@ export function setColumnBudget(floats: number): number {
   return previous;
 }
 
-/** From this many input channels, Conv2D forward runs the stock kernel (see conv2D). */
+/** From this many input channels, a stride-1 Conv2D forward runs the stock kernel (see conv2D). */
 const STOCK_CONV2D_CHANNELS = 8;
 
 /** Float index of a tensor's first element in HEAPF32 (malloc aligns to 8 bytes or more). */
@@ -159,9 +159,11 @@ function conv2DInfo(inputs: NamedTensorInfoMap, attrs: NamedAttrMap | undefined)
 }
 
 /**
- * Conv2D as registered: the stock XNNPACK convolution from 8 input channels up, where its
- * indirect GEMM matches or beats im2col (3×3 stride 1 over 32 channels: 27 ms vs 43 ms), else
- * im2colConv2D (D's 4×4 stride-2 convolution of 1-channel 28×28 images: 0.9 ms vs 1.5–5 ms).
+ * Conv2D as registered: the stock XNNPACK convolution for stride-1 filters over 8 or more input
+ * channels, where its indirect GEMM beats building columns (3×3 stride 1 over 32 channels of a
+ * 16×32×32 batch: 8.7 ms vs 13.3 ms), else im2colConv2D: strided filters expand the input at most
+ * (kh·kw)/(sh·sw) times, and the heap GEMM then wins (the DCGAN's 4×4 stride-2 convolution of
+ * 64×14×14×64 into 128 channels: 22 ms vs 36 ms; of 1-channel 28×28 images: 1.1 ms vs 1.6 ms).
  * Never the stock kernel with a numeric pad: tfjs's conv_util then sizes the output with the
  * filter's height and stride for both axes, and the stock kernel, sizing it from the pads, fills
  * a wrongly shaped buffer.
@@ -171,7 +173,8 @@ export const conv2D: KernelFunc = (args) => {
   const original = stock.get('Conv2D');
   const { pad } = args.attrs as unknown as ConvAttrs;
   const stockable = typeof pad === 'string' || Array.isArray(pad);
-  if (original && stockable && info.inChannels >= STOCK_CONV2D_CHANNELS && !isPointwise(geometryOf(info))) return original.kernelFunc(args);
+  const strided = info.strideHeight > 1 || info.strideWidth > 1;
+  if (original && stockable && !strided && info.inChannels >= STOCK_CONV2D_CHANNELS && !isPointwise(geometryOf(info))) return original.kernelFunc(args);
   return im2colConv2D(args);
 };
 
