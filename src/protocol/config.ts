@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { initSchema, layerSchema } from './layersConfig';
+import { packingConfigProblems, packingTrainingProblems, packSchema, unrollStepsSchema } from './packingConfig';
 
 const positiveInt = (description: string) => z.number().int().positive().describe(description);
 const nonNegativeInt = (description: string) => z.number().int().nonnegative().describe(description);
@@ -292,8 +293,11 @@ export const trainingSchema = z
           'Karras et al. 2018): it smooths the oscillation of the game, so samples are cleaner than the last iterate. Training is unchanged. ' +
           'Typical: 0.999. β warms up as min(β, (1 + t)/(10 + t)) over the first updates. Absent: samples come from G itself.',
       ),
+    pack: packSchema,
+    unrollSteps: unrollStepsSchema,
   })
   .superRefine((training, ctx) => {
+    packingTrainingProblems(training, ctx);
     // Runs on partly invalid values too (zod reports every problem at once): look only at what parsed.
     const costType: unknown = (training.cost as { type?: unknown } | undefined)?.type;
     if (typeof costType !== 'string' || !COST_TYPES.includes(costType as never)) return;
@@ -402,6 +406,7 @@ const ganConfigObjectSchema = z
         message: `"${data.labelColumn}" is also in data.columns: the class column cannot be a feature (remove it from data.columns)`,
       });
     }
+    packingConfigProblems(config, ctx);
     if (!conditional) return;
     const unlabelled =
       data?.type === 'csv' && data.labelColumn === undefined

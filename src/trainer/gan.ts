@@ -16,6 +16,8 @@ import { adversarialGeneratorCost, criticCost, gradientPenalty, interpolates, wa
 import type { Network } from './layerNetwork';
 import { GeneratorAverage } from './generatorAverage';
 import { buildNetwork } from './layerNetwork';
+import { packedShape, packSamples } from './packing';
+import { withUnrolledDiscriminator } from './unrolled';
 import { Random, randomStream } from './random';
 
 export function makeOptimizer(config: OptimizerConfig): tf.Optimizer {
@@ -130,7 +132,8 @@ export class Gan {
       'discriminator',
       config.discriminator,
       config.latent.size,
-      data.shape,
+      // PacGAN: D reads training.pack samples at once.
+      packedShape(data.shape, config.training.pack ?? 1),
       weights,
       config.conditional ? { classes, at: config.conditional.discriminatorLabels } : null,
     );
@@ -180,6 +183,12 @@ export class Gan {
     });
   }
 
+  /** D on a minibatch: packed into training.pack samples per input first (PacGAN, Lin et al. 2018), when set. */
+  private judge(x: tf.Tensor2D, training: boolean, labels?: tf.Tensor2D): tf.Tensor2D {
+    const pack = this.config.training.pack ?? 1;
+    return this.discriminator.apply(pack > 1 ? packSamples(x, this.data.shape, pack) : x, training, labels);
+  }
+
   /**
    * One training iteration. Returns its losses; with `withOutputs`, also D's outputs on the last
    * real and generated minibatch. Every tensor it makes is freed, even when it throws.
@@ -187,6 +196,7 @@ export class Gan {
   async step(withOutputs: boolean): Promise<StepResult> {
     const { batchSize: m, dStepsPerGStep: k, cost } = this.config.training;
     const wasserstein = cost.type === 'wasserstein' || cost.type === 'wgan-gp';
+    const pack = this.config.training.pack ?? 1;
     const owned: tf.Tensor[] = [];
     const own = <T extends tf.Tensor>(t: T): T => {
       owned.push(t);
@@ -197,8 +207,8 @@ export class Gan {
       let logits: { real: tf.Tensor; fake: tf.Tensor } | null = null;
       let estimate: tf.Scalar | null = null;
       let penalty: tf.Scalar | null = null;
-      for (let i = 0; i < k; i++) {
-        const last = i === k - 1;
+      /** One update of D on fresh minibatches; `last` records what the step reports. Also the unrolled GAN's look-ahead updates. */
+      const updateDiscriminator = (last: boolean): tf.Scalar => {
         const batch = this.realBatch(m);
         const real = own(batch.x);
         // Conditional: each real sample with its own label; generated ones with labels drawn uniformly.
@@ -207,19 +217,20 @@ export class Gan {
         const fakeLabels = this.classes ? own(this.oneHot(this.labels(m))!) : undefined;
         // G(z) is an input to D's update: no gradient flows into G here.
         const fake = own(tf.tidy(() => this.generator.apply(z, true, fakeLabels)));
-        const penalized = cost.type === 'wgan-gp' ? { lambda: cost.lambda, epsilon: own(this.interpolationWeights(m)) } : null;
-        dLoss = own(
+        // PacGAN: one ε per packed input, so x̂ lies on the line between a packed real and a packed generated input.
+        const penalized = cost.type === 'wgan-gp' ? { lambda: cost.lambda, epsilon: own(this.interpolationWeights(m / pack)) } : null;
+        const loss = own(
           this.discriminatorOptimizer.minimize(
             () => {
-              const onReal = this.discriminator.apply(real, true, realLabels);
-              const onFake = this.discriminator.apply(fake, true, fakeLabels);
+              const onReal = this.judge(real, true, realLabels);
+              const onFake = this.judge(fake, true, fakeLabels);
               // Kept out of the gradient tape's tidy when they are reported.
               if (last && withOutputs) logits = { real: own(tf.keep(onReal)), fake: own(tf.keep(onFake)) };
               if (last && wasserstein) estimate = own(tf.keep(wassersteinEstimate(onReal, onFake)));
               const loss = criticCost(cost, onReal, onFake);
               if (!penalized) return loss;
               // The penalty is part of the critic's loss, so its gradient (a second derivative) moves the critic.
-              const points = interpolates(real, fake, penalized.epsilon);
+              const points = interpolates(packSamples(real, this.data.shape, pack), packSamples(fake, this.data.shape, pack), penalized.epsilon);
               // Conditional: x̂ lies on the line from (x, y) to (G(z, y'), y') in the joint space, so y is interpolated with the same ε.
               const pointLabels = realLabels && fakeLabels ? interpolates(realLabels, fakeLabels, penalized.epsilon) : undefined;
               const term = tf.mul(
@@ -234,16 +245,27 @@ export class Gan {
           ) as tf.Scalar,
         );
         if (cost.type === 'wasserstein') this.clipCritic(cost.clip);
-      }
-      const z = own(this.noise(m));
-      // G's update on fresh labels (conditional): G(z, y) is judged by D as a sample of class y.
-      const labels = this.classes ? own(this.oneHot(this.labels(m))!) : undefined;
-      const gLoss = own(
-        this.generatorOptimizer.minimize(
-          () => adversarialGeneratorCost(this.config.training, this.discriminator.apply(this.generator.apply(z, true, labels), true, labels)),
-          true,
-          this.generator.trainableVariables(),
-        ) as tf.Scalar,
+        return loss;
+      };
+      for (let i = 0; i < k; i++) dLoss = updateDiscriminator(i === k - 1);
+      // Unrolled GAN (Metz et al. 2017): G's update sees D after unrollSteps more updates, which are then undone.
+      const gLoss = await withUnrolledDiscriminator(
+        this.discriminator.namedVariables().map(({ variable }) => variable),
+        this.discriminatorOptimizer,
+        this.config.training.unrollSteps ?? 0,
+        () => void updateDiscriminator(false),
+        () => {
+          const z = own(this.noise(m));
+          // G's update on fresh labels (conditional): G(z, y) is judged by D as a sample of class y.
+          const labels = this.classes ? own(this.oneHot(this.labels(m))!) : undefined;
+          return own(
+            this.generatorOptimizer.minimize(
+              () => adversarialGeneratorCost(this.config.training, this.judge(this.generator.apply(z, true, labels), true, labels)),
+              true,
+              this.generator.trainableVariables(),
+            ) as tf.Scalar,
+          );
+        },
       );
       this.generatorAverage?.update();
       const read = async (t: tf.Scalar | null) => (t ? (await t.data())[0] : null);
