@@ -311,6 +311,11 @@ export function panelFloats(n: number, k: number): number {
   return Math.min(k, DEPTH_BLOCK) * n;
 }
 
+/** C = 0 for an empty sum, through the microkernels (they store even when they add nothing). */
+function zeros(g: HeapGemm, c: number, m: number, n: number, ldc: number, scratch: number): void {
+  for (let i = 0; i < m; i++) for (let j = 0; j < n; j += 4) g.micro1x4(scratch, scratch, c + i * ldc + 4 * j, 0, 0, ldc, 0);
+}
+
 /**
  * C[m][n] = A[m][k]·B[k][n], row-major with the given row strides (bytes), byte addresses;
  * n a multiple of 4; `panels` a scratch of panelFloats(n, k) floats.
@@ -328,15 +333,37 @@ export function gemm(
   ldb = 4 * n,
   ldc = 4 * n,
 ): void {
-  if (k === 0) {
-    // An empty sum: zeros (through the microkernels, which store even when they add nothing).
-    for (let i = 0; i < m; i++) for (let j = 0; j < n; j += 4) g.micro1x4(a, panels, c + i * ldc + 4 * j, 0, lda, ldc, 0);
-    return;
-  }
+  if (k === 0) zeros(g, c, m, n, ldc, panels);
   for (let k0 = 0; k0 < k; k0 += DEPTH_BLOCK) {
     const kk = Math.min(DEPTH_BLOCK, k - k0);
-    const accumulate = k0 > 0 ? 1 : 0;
     g.pack(b + k0 * ldb, panels, kk, n, ldb);
-    g.block(a + 4 * k0, panels, c, m, n, kk, lda, ldc, accumulate);
+    g.block(a + 4 * k0, panels, c, m, n, kk, lda, ldc, k0 > 0 ? 1 : 0);
+  }
+}
+
+/**
+ * B[k][n] packed once for several multiplyPacked calls (the convolution kernels multiply batch
+ * slices by the same filter): every depth block's panels, k·n floats at `panels`.
+ */
+export function packAll(g: HeapGemm, b: number, k: number, n: number, panels: number, ldb = 4 * n): void {
+  for (let k0 = 0; k0 < k; k0 += DEPTH_BLOCK) g.pack(b + k0 * ldb, panels + 4 * k0 * n, Math.min(DEPTH_BLOCK, k - k0), n, ldb);
+}
+
+/** C[m][n] = A[m][k]·B, or C += A·B with `accumulate`, for B packed by packAll. */
+export function multiplyPacked(
+  g: HeapGemm,
+  a: number,
+  panels: number,
+  c: number,
+  m: number,
+  n: number,
+  k: number,
+  accumulate: boolean,
+  lda = 4 * k,
+  ldc = 4 * n,
+): void {
+  if (k === 0 && !accumulate) zeros(g, c, m, n, ldc, panels);
+  for (let k0 = 0; k0 < k; k0 += DEPTH_BLOCK) {
+    g.block(a + 4 * k0, panels + 4 * k0 * n, c, m, n, Math.min(DEPTH_BLOCK, k - k0), lda, ldc, accumulate || k0 > 0 ? 1 : 0);
   }
 }

@@ -10,6 +10,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { DataType, KernelConfig, KernelFunc, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
+import { heapGemm, multiplyPacked, packAll } from './heapGemm';
+import type { HeapGemm } from './heapGemm';
 import { HeapMover } from './heapMover';
 import type { WasmHeap } from './heapMover';
 import { geometryOf, isPointwise } from './im2col';
@@ -37,6 +39,13 @@ interface ConvAttrs {
  * 3.2 M floats at batch 64; a 3×3 convolution of a 64×64×128 batch of 64 would need 300 M.
  */
 let columnBudget = 1 << 23;
+
+/**
+ * Floats of a slice's column matrix on the heap-GEMM paths (1 MiB): built, multiplied and (for
+ * dx) scattered back while it is still in L2, rather than written out to memory whole (12.8 MB at
+ * the DCGAN's 64×14×14×64 ↔ 64×7×7×128) and read back.
+ */
+const CACHE_COLUMNS = 1 << 18;
 
 /** Sets the column budget (tests use a tiny one to exercise the batch slicing); returns the old one. */
 export function setColumnBudget(floats: number): number {
@@ -98,13 +107,14 @@ class Lowering {
   constructor(
     readonly backend: WasmBackend,
     readonly info: tf.backend_util.Conv2DInfo,
+    budget = columnBudget,
   ) {
     this.g = geometryOf(info);
     this.depth = info.filterHeight * info.filterWidth * info.inChannels;
     this.outChannels = info.outChannels;
     this.positionsPerItem = info.outHeight * info.outWidth;
     this.imageSize = info.inHeight * info.inWidth * info.inChannels;
-    this.slice = Math.max(1, Math.min(info.batchSize, Math.floor(columnBudget / (this.positionsPerItem * this.depth))));
+    this.slice = Math.max(1, Math.min(info.batchSize, Math.floor(budget / (this.positionsPerItem * this.depth))));
     this.mover = new HeapMover(backend.wasm, (floats) => {
       const t = backend.makeOutput([floats], 'float32');
       return { offset: offsetOf(backend, t), dispose: () => backend.disposeData(t.dataId) };
@@ -133,6 +143,11 @@ class Lowering {
 
   offset(t: TensorInfo): number {
     return offsetOf(this.backend, t);
+  }
+
+  /** Byte address of float `floats` of t (what heapGemm takes). */
+  bytes(t: TensorInfo, floats = 0): number {
+    return 4 * (offsetOf(this.backend, t) + floats);
   }
 
   /** An output of zeros, for an empty batch (no slice runs; a filter gradient then is 0). */
@@ -182,6 +197,8 @@ export const conv2D: KernelFunc = (args) => {
 export const im2colConv2D: KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, filter } = inputs as { x: TensorInfo; filter: TensorInfo };
   const info = conv2DInfo(inputs, attrs);
+  const g = gemmOf(backend as WasmBackend);
+  if (g && info.outChannels % 4 === 0) return gemmConv2D(new Lowering(backend as WasmBackend, info, Math.min(columnBudget, CACHE_COLUMNS)), g, x, filter);
   const l = new Lowering(backend as WasmBackend, info);
   const { depth, outChannels } = l;
   if (l.g.batch === 0) return l.zeros(info.outShape);
@@ -213,6 +230,10 @@ export const conv2DBackpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
   const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs as unknown as ConvAttrs & { inputShape: Shape4 };
   channelsLast(dataFormat, 'Conv2DBackpropInput');
   const info = tf.backend_util.computeConv2DInfo(inputShape, filter.shape as Shape4, strides, 1, pad, dimRoundingMode);
+  const g = gemmOf(backend as WasmBackend);
+  if (g && (info.filterHeight * info.filterWidth * info.inChannels) % 4 === 0) {
+    return gemmBackpropInput(new Lowering(backend as WasmBackend, info, Math.min(columnBudget, CACHE_COLUMNS)), g, dy, filter);
+  }
   const l = new Lowering(backend as WasmBackend, info);
   const { depth, outChannels } = l;
   if (l.g.batch === 0) return l.zeros(info.inShape);
@@ -247,6 +268,9 @@ export const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => 
   const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as ConvAttrs & { filterShape: Shape4 };
   channelsLast(dataFormat, 'Conv2DBackpropFilter');
   const info = tf.backend_util.computeConv2DInfo(x.shape as Shape4, filterShape, strides, 1, pad, dimRoundingMode);
+  const g = gemmOf(backend as WasmBackend);
+  if (g && info.outChannels % 4 === 0)
+    return gemmBackpropFilter(new Lowering(backend as WasmBackend, info, Math.min(columnBudget, CACHE_COLUMNS)), g, x, dy, filterShape);
   const l = new Lowering(backend as WasmBackend, info);
   const { depth, outChannels } = l;
   if (l.g.batch === 0) return l.zeros(filterShape);
@@ -268,6 +292,87 @@ export const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => 
   l.free(columnsT);
   return reshaped(dw as TensorInfo, filterShape);
 };
+
+// ---------------------------------------------------------------------------------------------
+// The heap-GEMM paths: the filter (or dy) packed once, each batch slice's columns built into a
+// buffer that stays in cache and multiplied straight into the output (or, for dx, scattered back
+// from there). The paths above remain for matrices the GEMM does not take (an output width that
+// is not a multiple of 4) and heaps without SIMD.
+
+function gemmOf(backend: WasmBackend): HeapGemm | null {
+  return heapGemm(backend.wasm.asm?.memory);
+}
+
+/** y = im2col(x)·filter, a slice at a time (a 1×1 convolution multiplies x itself). */
+function gemmConv2D(l: Lowering, g: HeapGemm, x: TensorInfo, filter: TensorInfo): TensorInfo {
+  const { depth, outChannels, positionsPerItem } = l;
+  if (l.g.batch === 0) return l.zeros(l.info.outShape);
+  const panels = l.make([depth * outChannels]);
+  packAll(g, l.bytes(filter), depth, outChannels, l.bytes(panels));
+  const y = l.make(l.info.outShape);
+  const columns = isPointwise(l.g) ? null : l.make([l.slice * positionsPerItem, depth]);
+  for (const { start, positions, g: sliceGeometry } of l.slices()) {
+    const from = l.offset(x) + start * l.imageSize;
+    if (columns) l.mover.im2col(from, l.offset(columns), sliceGeometry);
+    multiplyPacked(
+      g,
+      columns ? l.bytes(columns) : 4 * from,
+      l.bytes(panels),
+      l.bytes(y, start * positionsPerItem * outChannels),
+      positions,
+      outChannels,
+      depth,
+      false,
+    );
+  }
+  l.free(panels, ...(columns ? [columns] : []));
+  return reshaped(y, l.info.outShape);
+}
+
+/** dx = col2im(dy·filterᵀ), a slice at a time. */
+function gemmBackpropInput(l: Lowering, g: HeapGemm, dy: TensorInfo, filter: TensorInfo): TensorInfo {
+  const { depth, outChannels, positionsPerItem } = l;
+  if (l.g.batch === 0) return l.zeros(l.info.inShape);
+  const filterT = l.make([outChannels, depth]);
+  l.mover.transpose(l.offset(filter), l.offset(filterT), depth, outChannels);
+  const panels = l.make([outChannels * depth]);
+  packAll(g, l.bytes(filterT), outChannels, depth, l.bytes(panels));
+  l.free(filterT);
+  const dx = l.make(l.info.inShape);
+  const columns = isPointwise(l.g) ? null : l.make([l.slice * positionsPerItem, depth]);
+  for (const { start, positions, g: sliceGeometry } of l.slices()) {
+    const to = l.offset(dx) + start * l.imageSize;
+    multiplyPacked(
+      g,
+      l.bytes(dy, start * positionsPerItem * outChannels),
+      l.bytes(panels),
+      columns ? l.bytes(columns) : 4 * to,
+      positions,
+      depth,
+      outChannels,
+      false,
+    );
+    if (columns) l.mover.col2im(l.offset(columns), to, sliceGeometry);
+  }
+  l.free(panels, ...(columns ? [columns] : []));
+  return reshaped(dx, l.info.inShape);
+}
+
+/** dW = Σ over slices of columnsᵀ·dy, accumulated in place. */
+function gemmBackpropFilter(l: Lowering, g: HeapGemm, x: TensorInfo, dy: TensorInfo, filterShape: Shape4): TensorInfo {
+  const { depth, outChannels, positionsPerItem } = l;
+  if (l.g.batch === 0) return l.zeros(filterShape);
+  const dw = l.make(filterShape);
+  const columnsT = l.make([depth, l.slice * positionsPerItem]);
+  const panels = l.make([l.slice * positionsPerItem * outChannels]);
+  for (const { start, positions, g: sliceGeometry } of l.slices()) {
+    l.mover.im2colTransposed(l.offset(x) + start * l.imageSize, l.offset(columnsT), sliceGeometry);
+    packAll(g, l.bytes(dy, start * positionsPerItem * outChannels), positions, outChannels, l.bytes(panels));
+    multiplyPacked(g, l.bytes(columnsT), l.bytes(panels), l.bytes(dw), depth, outChannels, positions, start > 0, 4 * positions);
+  }
+  l.free(columnsT, panels);
+  return reshaped(dw, filterShape);
+}
 
 const kernels: [string, KernelFunc][] = [
   ['Conv2D', conv2D],
