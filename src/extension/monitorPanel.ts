@@ -7,6 +7,7 @@
 import path from 'node:path';
 import * as vscode from 'vscode';
 import type { HostToMonitorMessage, MonitorPanelState, MonitorSnapshot } from '../protocol/monitorMessages';
+import type { HealthAlert } from '../protocol/runDirectory';
 import { dispatchMonitorMessage } from '../protocol/monitorMessages';
 import { readRunInfo } from '../runs/runReader';
 import { RunFollower } from '../runs/runFollower';
@@ -28,6 +29,7 @@ export class MonitorConnection implements vscode.Disposable {
   private ready = false;
   private dataDimension = 0;
   private runName = '';
+  private alerts: HealthAlert[] = [];
   /** Live messages held back while a snapshot is being read. */
   private held: HostToMonitorMessage[] | null = null;
   /** Reads what another process appends to the run's files (when no session of ours runs it). */
@@ -90,13 +92,15 @@ export class MonitorConnection implements vscode.Disposable {
             type: 'monitor/didUpdateRun',
             run: {
               runId: run.runId,
-              name: this.runName,
+              // (Before the first snapshot the name is not known yet: the run id starts with it.)
+              name: this.runName || run.runId,
               status: session.status,
               backend: run.backend,
               step: record.step,
               totalSteps: run.totalSteps,
               error: null,
               dataDimension: this.dataDimension,
+              alerts: this.alerts,
             },
           });
         }
@@ -104,13 +108,17 @@ export class MonitorConnection implements vscode.Disposable {
       session.onDidLogHistogram((record) => this.post({ type: 'monitor/didUpdateHistogram', record })),
       session.onDidWriteSamples((samples) => this.post({ type: 'monitor/didUpdateSamples', samples })),
       session.onDidWriteImageSamples((samples) => this.post({ type: 'monitor/didUpdateImage', samples })),
+      // run.json holds the alert by now: the summary read from it carries every alert.
+      session.onDidRaiseAlert(() => void this.sendRunFromDisk()),
       session.onDidEnd(() => void this.sendRunFromDisk()),
     );
   }
 
   private async sendRunFromDisk(): Promise<void> {
     const info = await readRunInfo(this.runDir);
-    if (info) this.post({ type: 'monitor/didUpdateRun', run: summarize(info, this.dataDimension) });
+    if (!info) return;
+    this.alerts = info.alerts ?? [];
+    this.post({ type: 'monitor/didUpdateRun', run: summarize(info, this.dataDimension) });
   }
 
   private async sendSnapshot(): Promise<void> {
@@ -133,6 +141,7 @@ export class MonitorConnection implements vscode.Disposable {
       return;
     }
     this.dataDimension = snapshot.run.dataDimension;
+    this.alerts = snapshot.run.alerts ?? [];
     this.runName = snapshot.run.name;
     this.onSnapshot(snapshot.run);
     this.post({ type: 'monitor/didLoad', snapshot, state: { runDir: this.runDir } });

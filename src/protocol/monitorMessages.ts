@@ -3,7 +3,7 @@
  * panel is declared here, and both sides import these types.
  */
 import type { CostType } from './config';
-import type { BackendName, HistogramRecord, ImageSamples, MetricsRecord, PointSamples, RunStatus } from './runDirectory';
+import type { BackendName, HealthAlert, HistogramRecord, ImageSamples, MetricsRecord, PointSamples, RunStatus } from './runDirectory';
 
 export interface MonitorRunSummary {
   runId: string;
@@ -15,6 +15,8 @@ export interface MonitorRunSummary {
   error: string | null;
   /** Dimension of one data sample; 2 means the monitor draws a scatter. */
   dataDimension: number;
+  /** Health alerts raised so far (absent: none). */
+  alerts?: HealthAlert[];
 }
 
 /** Everything the panel needs to draw a run from scratch (after open, reveal or reload). */

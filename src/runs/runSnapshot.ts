@@ -52,6 +52,7 @@ export function summarize(info: RunInfo, dataDimension: number): MonitorRunSumma
     totalSteps: info.totalSteps,
     error: info.error,
     dataDimension,
+    alerts: info.alerts ?? [],
   };
 }
 

@@ -101,6 +101,30 @@ describe('run monitor webview', () => {
     await page.close();
   });
 
+  it('lists health alerts with their advice, as text, and adds one raised live', async () => {
+    const page = await openMonitor(browser, 'dark');
+    assert.equal(await page.isVisible('#alerts'), false, 'no alerts, no list');
+    const collapse = {
+      kind: 'mode-collapse' as const,
+      step: 600,
+      message: 'mode collapse: G covers 1 of 8 modes at step 600 <img src=x>',
+      advice: "pack D's inputs (PacGAN)",
+    };
+    await load(page, snapshot({ alerts: [collapse] }));
+    assert.equal(await page.locator('#alerts li').count(), 1);
+    assert.equal(
+      await page.textContent('#alerts li'),
+      "⚠ step 600: mode collapse: G covers 1 of 8 modes at step 600 <img src=x>Usually helps: pack D's inputs (PacGAN).",
+    );
+    assert.equal(await page.locator('#alerts img').count(), 0, 'text, never markup');
+    const wins = { kind: 'discriminator-wins' as const, step: 900, message: 'the discriminator wins', advice: "lower D's learning rate" };
+    await send(page, { type: 'monitor/didUpdateRun', run: { ...snapshot().run, alerts: [collapse, wins] } });
+    assert.deepEqual(await page.locator('#alerts li').evaluateAll((items) => items.map((i) => (i as HTMLElement).dataset.kind)), [
+      'mode-collapse',
+      'discriminator-wins',
+    ]);
+  });
+
   it('hides the scatter for data that is not 2-D', async () => {
     const page = await openMonitor(browser, 'dark');
     await load(page, { ...snapshot({ dataDimension: 5 }), latestSamples: null, realPoints: null });

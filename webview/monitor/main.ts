@@ -129,7 +129,11 @@ progressRow.append(progress, stepText, rateText);
 const errorText = element('div', 'error');
 errorText.id = 'error';
 errorText.hidden = true;
-top.append(titleRow, progressRow, errorText);
+// Health alerts of the run, newest last, each with what users usually change.
+const alertList = element('ul', 'alerts');
+alertList.id = 'alerts';
+alertList.hidden = true;
+top.append(titleRow, progressRow, errorText, alertList);
 
 const lossCard = card('Losses', 'loss-chart', 'J(D) and J(G) per logged step');
 const equilibriumCard = card('Discriminator outputs', 'equilibrium-chart', '');
@@ -517,6 +521,20 @@ function renderRun(): void {
   stopButton.hidden = !running;
   if (running && stopButton.textContent !== 'Stopping…') stopButton.disabled = false;
   if (!running) stopButton.disabled = true;
+  const alerts = run.alerts ?? [];
+  alertList.hidden = alerts.length === 0;
+  alertList.replaceChildren(
+    ...alerts.map((alert) => {
+      const item = element('li', 'alert');
+      item.dataset.kind = alert.kind;
+      item.append(
+        element('strong', undefined, `⚠ step ${alert.step.toLocaleString('en-US')}: `),
+        document.createTextNode(alert.message),
+        element('span', 'advice', `Usually helps: ${alert.advice}.`),
+      );
+      return item;
+    }),
+  );
   errorText.hidden = !run.error;
   errorText.textContent = run.error ? `Error: ${run.error}` : '';
   scatterCard.section.hidden = run.dataDimension !== 2;
