@@ -35,6 +35,16 @@ export const optimizerSchema = z
   ])
   .describe('Optimizer of this network.');
 
+const spectralNormSchema = z
+  .boolean()
+  .optional()
+  .describe(
+    'Spectral normalization (Miyato et al. 2018), discriminator only: every dense and conv2d kernel W is used as W/σ(W), σ(W) its largest ' +
+      'singular value (a conv kernel read as the [kh·kw·in, out] matrix), estimated by one power iteration per discriminator update on a ' +
+      'persistent vector u that is checkpointed. Keeps D about 1-Lipschitz without weight clipping; the largest σ before normalization is ' +
+      'logged as spectralNorm.',
+  );
+
 export const mlpNetworkSchema = z
   .strictObject({
     type: z.literal('mlp').describe('A multilayer perceptron: `depth` hidden Dense layers of `width` units.'),
@@ -46,6 +56,18 @@ export const mlpNetworkSchema = z
       .boolean()
       .describe('Batch normalization after each hidden Dense layer (batch statistics while training, running averages when sampling).')
       .default(false),
+    minibatchDiscrimination: z
+      .strictObject({
+        kernels: positiveInt('B: the number of minibatch features o(x)_b added to each sample (Salimans et al. 2016: 100).').max(1024).default(100),
+        dimension: positiveInt("C: the dimension of each kernel's rows M_i,b (Salimans et al. 2016: 5).").max(256).default(5),
+      })
+      .optional()
+      .describe(
+        'Minibatch discrimination (Salimans et al. 2016, §3.2), discriminator only: before the output layer, the last hidden features ' +
+          'f(x_i) ∈ R^A are multiplied by a learned tensor T ∈ R^(A×B×C) into M_i ∈ R^(B×C), and o(x_i)_b = Σ_j exp(-‖M_i,b - M_j,b‖_L1) over ' +
+          'the minibatch is concatenated to f(x_i), so D can see how alike the samples of a minibatch are (a cure for mode collapse).',
+      ),
+    spectralNorm: spectralNormSchema,
     optimizer: optimizerSchema
       .optional()
       .describe(
@@ -66,6 +88,7 @@ export const layersNetworkSchema = z
       ),
     layers: z.array(layerSchema).min(1).max(64).describe('The layers, input to output.'),
     init: initSchema.default({ type: 'normal', std: 0.02 }),
+    spectralNorm: spectralNormSchema,
     optimizer: mlpNetworkSchema.shape.optimizer,
   })
   .describe('A network given layer by layer.');
@@ -283,6 +306,38 @@ export const trainingSchema = z
           'settles instead of orbiting its solution (the decaying rate of the PacGAN calibration; Radford et al. 2016 and many DCGAN recipes). ' +
           'A function of the step alone: resume and forks continue it. Absent: constant rates.',
       ),
+    labelSmoothing: z
+      .number()
+      .gt(0)
+      .lt(1)
+      .optional()
+      .describe(
+        "One-sided label smoothing (Salimans et al. 2016, §3.4): D's target for real samples in the cross-entropy cost is α instead of 1, " +
+          'J(D) = -½ E[α log D(x) + (1 - α) log(1 - D(x))] - ½ E[log(1 - D(G(z)))]; the fake target stays 0 (smoothing it too would ' +
+          'reinforce the generator where p_data is small). Typical: 0.9. Only with training.cost "cross-entropy".',
+      ),
+    featureMatching: z
+      .strictObject({
+        layer: nonNegativeInt(
+          "Which of D's layers f reads: an index into discriminator.layers (a layer before the last), or the hidden layer of an mlp D (0 to depth - 1).",
+        ),
+      })
+      .optional()
+      .describe(
+        "Feature matching (Salimans et al. 2016, §3.1): G's cost is ‖E_x f(x) - E_z f(G(z))‖₂² on the activations f of one of D's " +
+          "intermediate layers, over a real and a generated minibatch, instead of the adversarial generator cost. D's cost is unchanged. " +
+          'The distance is logged as featureMatching.',
+      ),
+    historicalAveraging: z
+      .number()
+      .positive()
+      .finite()
+      .optional()
+      .describe(
+        "Historical averaging (Salimans et al. 2016, §3.3): both players' costs add λ‖θ - (1/t) Σᵢ θ[i]‖², the squared distance of " +
+          "the player's parameters from the average of their past values (the initial ones included, one per update); the averages are " +
+          'checkpointed. λ is this number.',
+      ),
     generatorAverage: z
       .number()
       .gt(0)
@@ -299,6 +354,14 @@ export const trainingSchema = z
   .superRefine((training, ctx) => {
     packingTrainingProblems(training, ctx);
     // Runs on partly invalid values too (zod reports every problem at once): look only at what parsed.
+    const typeOfCost: unknown = (training.cost as { type?: unknown } | undefined)?.type;
+    if (training.labelSmoothing !== undefined && typeOfCost !== 'cross-entropy' && typeof typeOfCost === 'string') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['labelSmoothing'],
+        message: `is the real target of the cross-entropy cost; training.cost "${typeOfCost}" has no targets to smooth (remove labelSmoothing or use the "cross-entropy" cost)`,
+      });
+    }
     const costType: unknown = (training.cost as { type?: unknown } | undefined)?.type;
     if (typeof costType !== 'string' || !COST_TYPES.includes(costType as never)) return;
     if (costType !== 'cross-entropy' && training.generatorCost !== undefined) {
@@ -363,6 +426,67 @@ export const conditionalSchema = z
       'class, csv with data.labelColumn.',
   );
 
+/** The training improvements' cross-field refusals (Salimans et al. 2016; Miyato et al. 2018), each naming its fields. */
+function improvementProblems(config: Record<string, unknown>, ctx: z.RefinementCtx): void {
+  type Net = { type?: unknown; layers?: { type?: unknown }[]; depth?: unknown; spectralNorm?: unknown; minibatchDiscrimination?: unknown };
+  const generator = config.generator as Net | undefined;
+  const discriminator = config.discriminator as Net | undefined;
+  const training = config.training as { cost?: { type?: unknown }; featureMatching?: { layer?: unknown } } | undefined;
+  if (generator?.spectralNorm) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['generator', 'spectralNorm'],
+      message: "normalizes the discriminator's layers (Miyato et al. 2018); set it on discriminator instead",
+    });
+  }
+  if (generator?.minibatchDiscrimination !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['generator', 'minibatchDiscrimination'],
+      message: 'is a discriminator layer (Salimans et al. 2016); set it on discriminator instead',
+    });
+  }
+  if (generator?.type === 'layers' && Array.isArray(generator.layers)) {
+    generator.layers.forEach((layer, i) => {
+      if (layer?.type === 'minibatchDiscrimination') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['generator', 'layers', i, 'type'],
+          message: '"minibatchDiscrimination" is a discriminator layer (Salimans et al. 2016); move it to discriminator.layers',
+        });
+      }
+    });
+  }
+  const costType = training?.cost?.type;
+  if (discriminator?.spectralNorm && costType === 'wasserstein') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['discriminator', 'spectralNorm'],
+      message:
+        'and the weight clipping of training.cost "wasserstein" both constrain the critic; use one (spectral norm with the "hinge" or "wgan-gp" cost, or clipping without it)',
+    });
+  }
+  const layer = training?.featureMatching?.layer;
+  if (typeof layer === 'number' && discriminator) {
+    const range =
+      discriminator.type === 'layers' && Array.isArray(discriminator.layers)
+        ? { count: discriminator.layers.length - 1, field: 'discriminator.layers', what: 'a layer before the last' }
+        : discriminator.type === 'mlp'
+          ? { count: typeof discriminator.depth === 'number' ? discriminator.depth : 3, field: 'discriminator.depth', what: 'a hidden layer' }
+          : null;
+    if (range && layer >= range.count) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['training', 'featureMatching', 'layer'],
+        message:
+          range.count === 0
+            ? `${layer} does not exist: ${range.field} gives D no ${range.what === 'a hidden layer' ? 'hidden layer' : 'layer before the last'} to match features on`
+            : `${layer} does not exist: with ${range.field} the feature layer must be ${range.what}, 0 to ${range.count - 1}`,
+      });
+    }
+  }
+}
+
 const ganConfigObjectSchema = z
   .strictObject({
     $schema: z.string().optional().describe('JSON Schema of this file (optional; the extension supplies it).'),
@@ -406,6 +530,7 @@ const ganConfigObjectSchema = z
         message: `"${data.labelColumn}" is also in data.columns: the class column cannot be a feature (remove it from data.columns)`,
       });
     }
+    improvementProblems(config, ctx);
     packingConfigProblems(config, ctx);
     if (!conditional) return;
     const unlabelled =

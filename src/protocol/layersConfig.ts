@@ -36,6 +36,17 @@ export const layerSchema = z
     z.strictObject({
       type: z.literal('batchNorm').describe('Batch normalization (Ioffe & Szegedy 2015): per feature, or per channel after a convolution.'),
     }),
+    z.strictObject({
+      type: z
+        .literal('minibatchDiscrimination')
+        .describe(
+          'Minibatch discrimination (Salimans et al. 2016, §3.2), discriminator only: the flat features f(x_i) ∈ R^A are multiplied by a ' +
+            'learned tensor T ∈ R^(A×B×C) into M_i ∈ R^(B×C), and o(x_i)_b = Σ_j exp(-‖M_i,b - M_j,b‖_L1) over the minibatch is ' +
+            'concatenated to them: [A] → [A + B]. Put it before the last dense layer.',
+        ),
+      kernels: units('B: the number of minibatch features added (Salimans et al. 2016: 100).').default(100),
+      dimension: z.number().int().positive().max(256).describe("C: the dimension of each kernel's rows (Salimans et al. 2016: 5).").default(5),
+    }),
     z.strictObject({ type: z.literal('relu').describe('max(0, x).') }),
     z.strictObject({
       type: z.literal('leakyRelu').describe('max(αx, x) (Maas et al. 2013); DCGAN uses α = 0.2 in D.'),
@@ -105,6 +116,10 @@ export function layerShapes(layers: readonly LayerConfig[], input: readonly numb
         break;
       case 'flatten':
         shape = [size(shape)];
+        break;
+      case 'minibatchDiscrimination':
+        if (shape.length !== 1) throw new Error(`${where}: needs flat features, got [${shape.join(', ')}] (add a flatten or dense layer before it)`);
+        shape = [shape[0] + layer.kernels];
         break;
       default:
         break;

@@ -75,6 +75,27 @@ export const OPTIONAL_METRICS = [
     dashed: true,
     digits: 4,
   },
+  {
+    key: 'featureMatching',
+    label: 'feature matching ‖E f(x) − E f(G(z))‖₂²',
+    legend: 'feature matching',
+    tag: 'generator/feature_matching',
+    card: 'critic',
+    axis: 'left',
+    color: 'blue',
+    digits: 4,
+  },
+  {
+    key: 'spectralNorm',
+    label: 'largest σ(W) of D before spectral normalization',
+    legend: 'max σ(W)',
+    tag: 'critic/spectral_norm_max',
+    card: 'critic',
+    axis: 'right',
+    color: 'yellow',
+    dashed: true,
+    digits: 4,
+  },
 ] as const satisfies readonly OptionalMetric[];
 
 /** A row of the table, with its literal key. */

@@ -94,6 +94,10 @@ export interface MetricsRecord {
   wassersteinEstimate?: number;
   /** wgan-gp: the penalty term λ·E[(‖∇D(x̂)‖₂ - 1)²] of the last critic update (dLoss = -wassersteinEstimate + this). */
   gradientPenalty?: number;
+  /** training.featureMatching: ‖E f(x) - E f(G(z))‖₂² on D's chosen layer in G's last update (Salimans et al. 2016, §3.1). */
+  featureMatching?: number;
+  /** discriminator.spectralNorm: the largest σ(W) estimate of D's kernels before normalization (Miyato et al. 2018). */
+  spectralNorm?: number;
 }
 
 export interface HistogramRecord {

@@ -15,7 +15,14 @@ import { Random } from './random';
 
 const FORMAT = 'gan-workbench-checkpoint/1';
 type Group =
-  'generator' | 'discriminator' | 'generatorOptimizer' | 'discriminatorOptimizer' | 'generatorAdamBetas' | 'discriminatorAdamBetas' | 'generatorAverage';
+  | 'generator'
+  | 'discriminator'
+  | 'generatorOptimizer'
+  | 'discriminatorOptimizer'
+  | 'generatorAdamBetas'
+  | 'discriminatorAdamBetas'
+  | 'generatorAverage'
+  | 'historicalAverage';
 
 /**
  * Adam's running products β1ᵗ and β2ᵗ. tfjs's setWeights recomputes them as pow(β, t+1), which
@@ -64,6 +71,7 @@ async function collect(gan: Gan): Promise<{ group: Group; name: string; tensor: 
   for (const { name, variable } of gan.generator.namedVariables()) entries.push({ group: 'generator', name, tensor: variable });
   for (const { name, variable } of gan.discriminator.namedVariables()) entries.push({ group: 'discriminator', name, tensor: variable });
   for (const { name, variable } of gan.generatorAverage?.namedVariables() ?? []) entries.push({ group: 'generatorAverage', name, tensor: variable });
+  for (const { name, variable } of gan.historicalAverages?.namedVariables() ?? []) entries.push({ group: 'historicalAverage', name, tensor: variable });
   for (const { name, tensor } of await gan.generatorOptimizer.getWeights()) entries.push({ group: 'generatorOptimizer', name, tensor });
   for (const { name, tensor } of await gan.discriminatorOptimizer.getWeights()) entries.push({ group: 'discriminatorOptimizer', name, tensor });
   for (const [group, optimizer] of [
@@ -211,6 +219,20 @@ export async function restoreCheckpoint(
       }
     } else {
       gan.generatorAverage.reset();
+    }
+  }
+  // Both players' historical averages (training.historicalAveraging) likewise: restored when they fit, else started from the restored weights.
+  if (gan.historicalAverages) {
+    const saved = new Map(byGroup('historicalAverage').map((entry) => [entry.name, entry]));
+    const targets = gan.historicalAverages.namedVariables();
+    if (targets.every(({ name, variable }) => saved.get(name)?.shape.join('x') === variable.shape.join('x'))) {
+      for (const { name, variable } of targets) {
+        const value = tensorOf(saved.get(name)!);
+        variable.assign(variable.rank === 0 ? tf.reshape(value, []) : value);
+        value.dispose();
+      }
+    } else {
+      gan.historicalAverages.reset();
     }
   }
   for (const [group, optimizer] of [

@@ -12,9 +12,10 @@ import type { GanConfig, OptimizerConfig } from '../protocol/config';
 import { oneHot, uniformLabels } from './conditioning';
 import type { DataSource } from './data';
 import { DataError } from './data';
-import { adversarialGeneratorCost, criticCost, gradientPenalty, interpolates, wassersteinEstimate } from './losses';
+import { gradientPenalty, interpolates, wassersteinEstimate } from './losses';
 import type { Network } from './layerNetwork';
 import { GeneratorAverage } from './generatorAverage';
+import { discriminatorLoss, generatorLoss, HistoricalAverages } from './improvements';
 import { buildNetwork } from './layerNetwork';
 import { packedShape, packSamples } from './packing';
 import { withUnrolledDiscriminator } from './unrolled';
@@ -53,6 +54,10 @@ export interface StepResult {
   wassersteinEstimate: number | null;
   /** wgan-gp: the penalty term λ·E[(‖∇D(x̂)‖₂ - 1)²] of the last critic update's loss; else null. */
   gradientPenalty: number | null;
+  /** training.featureMatching: ‖E f(x) - E f(G(z))‖₂² of G's update (before it); else null. */
+  featureMatching: number | null;
+  /** discriminator.spectralNorm: the largest σ(W) estimate of the last critic update's power iteration; else null. */
+  spectralNorm: number | null;
 }
 
 /**
@@ -116,6 +121,8 @@ export class Gan {
   random: Random;
   /** The moving average of G's weights that samples are drawn from, when training.generatorAverage is set. */
   readonly generatorAverage: GeneratorAverage | null;
+  /** training.historicalAveraging: both players' parameter averages (Salimans et al. 2016, §3.3); null when off. */
+  readonly historicalAverages: HistoricalAverages | null;
 
   /** Classes of a conditional GAN (Mirza & Osindero 2014): G and D see each sample's one-hot label; 0 when unconditional. */
   readonly classes: number;
@@ -142,6 +149,7 @@ export class Gan {
     this.random = randomStream(config.seed, 'training');
     const averageDecay = config.training.generatorAverage;
     this.generatorAverage = averageDecay === undefined ? null : new GeneratorAverage(this.generator, averageDecay);
+    this.historicalAverages = HistoricalAverages.of(config.training, this.generator, this.discriminator);
   }
 
   /** m noise vectors from p_z. */
@@ -189,6 +197,13 @@ export class Gan {
     return this.discriminator.apply(pack > 1 ? packSamples(x, this.data.shape, pack) : x, training, labels);
   }
 
+  /** D's activations on training.featureMatching.layer for a minibatch (packed like judge's input). */
+  private features(x: tf.Tensor2D, labels?: tf.Tensor2D): tf.Tensor2D {
+    const pack = this.config.training.pack ?? 1;
+    const layer = this.config.training.featureMatching?.layer ?? 0;
+    return this.discriminator.features(pack > 1 ? packSamples(x, this.data.shape, pack) : x, true, layer, labels);
+  }
+
   /**
    * One training iteration. Returns its losses; with `withOutputs`, also D's outputs on the last
    * real and generated minibatch. Every tensor it makes is freed, even when it throws.
@@ -207,6 +222,8 @@ export class Gan {
       let logits: { real: tf.Tensor; fake: tf.Tensor } | null = null;
       let estimate: tf.Scalar | null = null;
       let penalty: tf.Scalar | null = null;
+      let spectral: tf.Scalar | null = null;
+      let featureDistance: tf.Scalar | null = null;
       /** One update of D on fresh minibatches; `last` records what the step reports. Also the unrolled GAN's look-ahead updates. */
       const updateDiscriminator = (last: boolean): tf.Scalar => {
         const batch = this.realBatch(m);
@@ -219,6 +236,10 @@ export class Gan {
         const fake = own(tf.tidy(() => this.generator.apply(z, true, fakeLabels)));
         // PacGAN: one ε per packed input, so x̂ lies on the line between a packed real and a packed generated input.
         const penalized = cost.type === 'wgan-gp' ? { lambda: cost.lambda, epsilon: own(this.interpolationWeights(m / pack)) } : null;
+        // Spectral norm (Miyato et al. 2018, Algorithm 1): one power iteration on every normalized kernel, then the update.
+        const sigma = this.discriminator.spectralNormUpdate();
+        if (sigma && last) spectral = own(sigma);
+        else sigma?.dispose();
         const loss = own(
           this.discriminatorOptimizer.minimize(
             () => {
@@ -227,7 +248,8 @@ export class Gan {
               // Kept out of the gradient tape's tidy when they are reported.
               if (last && withOutputs) logits = { real: own(tf.keep(onReal)), fake: own(tf.keep(onFake)) };
               if (last && wasserstein) estimate = own(tf.keep(wassersteinEstimate(onReal, onFake)));
-              const loss = criticCost(cost, onReal, onFake);
+              // (Label smoothing and historical averaging, when set: improvements.ts.)
+              const loss = discriminatorLoss(this.config.training, onReal, onFake, this.historicalAverages);
               if (!penalized) return loss;
               // The penalty is part of the critic's loss, so its gradient (a second derivative) moves the critic.
               const points = interpolates(packSamples(real, this.data.shape, pack), packSamples(fake, this.data.shape, pack), penalized.epsilon);
@@ -258,9 +280,22 @@ export class Gan {
           const z = own(this.noise(m));
           // G's update on fresh labels (conditional): G(z, y) is judged by D as a sample of class y.
           const labels = this.classes ? own(this.oneHot(this.labels(m))!) : undefined;
+          // Feature matching (Salimans et al. 2016, §3.1): a real minibatch for E f(x), when set.
+          const matchedReal = this.config.training.featureMatching ? this.realBatch(m) : null;
+          if (matchedReal) [matchedReal.x, matchedReal.labels].forEach((t) => t && own(t));
           return own(
             this.generatorOptimizer.minimize(
-              () => adversarialGeneratorCost(this.config.training, this.judge(this.generator.apply(z, true, labels), true, labels)),
+              () =>
+                generatorLoss(
+                  this.config.training,
+                  () => this.judge(this.generator.apply(z, true, labels), true, labels),
+                  matchedReal && {
+                    real: () => this.features(matchedReal.x, matchedReal.labels),
+                    fake: () => this.features(this.generator.apply(z, true, labels), labels),
+                  },
+                  this.historicalAverages,
+                  (distance) => (featureDistance = own(distance)),
+                ),
               true,
               this.generator.trainableVariables(),
             ) as tf.Scalar,
@@ -268,10 +303,11 @@ export class Gan {
         },
       );
       this.generatorAverage?.update();
+      this.historicalAverages?.update();
       const read = async (t: tf.Scalar | null) => (t ? (await t.data())[0] : null);
       // (Assigned inside the loss closures, which TypeScript's narrowing does not see.)
-      const [dLossValue, gLossValue, estimateValue, penaltyValue] = await Promise.all(
-        [dLoss, gLoss, estimate as tf.Scalar | null, penalty as tf.Scalar | null].map(read),
+      const [dLossValue, gLossValue, estimateValue, penaltyValue, featureValue, spectralValue] = await Promise.all(
+        [dLoss, gLoss, estimate as tf.Scalar | null, penalty as tf.Scalar | null, featureDistance as tf.Scalar | null, spectral as tf.Scalar | null].map(read),
       );
       let outputs: StepResult['outputs'] = null;
       const captured = logits as { real: tf.Tensor; fake: tf.Tensor } | null;
@@ -288,7 +324,15 @@ export class Gan {
         }
         outputs = { dReal, dFake, criticReal: rawReal, criticFake: rawFake };
       }
-      return { dLoss: dLossValue as number, gLoss: gLossValue as number, outputs, wassersteinEstimate: estimateValue, gradientPenalty: penaltyValue };
+      return {
+        dLoss: dLossValue as number,
+        gLoss: gLossValue as number,
+        outputs,
+        wassersteinEstimate: estimateValue,
+        gradientPenalty: penaltyValue,
+        featureMatching: featureValue,
+        spectralNorm: spectralValue,
+      };
     } catch (error) {
       releaseAbandonedTape();
       throw error;
@@ -322,5 +366,6 @@ export class Gan {
     this.generatorOptimizer.dispose();
     this.discriminatorOptimizer.dispose();
     this.generatorAverage?.dispose();
+    this.historicalAverages?.dispose();
   }
 }

@@ -10,6 +10,7 @@ import type { InitConfig, LayerConfig } from '../protocol/layersConfig';
 import { layerShapes } from '../protocol/layersConfig';
 import type { Conditioning } from './conditioning';
 import { checkLabels, conditionedInputShape, joinLabels } from './conditioning';
+import { minibatchDiscrimination, SpectralNorm, updateSpectralNorms } from './improvements';
 import type { NamedVariable } from './mlp';
 import { Mlp } from './mlp';
 import type { Random } from './random';
@@ -25,6 +26,13 @@ export interface Network {
    * [batch, classes] (soft labels work too: they are concatenated as they are).
    */
   apply(x: tf.Tensor2D, training: boolean, labels?: tf.Tensor2D): tf.Tensor2D;
+  /**
+   * The activations after layer `layerIndex` ([batch, values], flattened): an index into `layers`, or an mlp's hidden
+   * layer. Feature matching (Salimans et al. 2016, §3.1) reads D's. Throws for a layer that does not exist.
+   */
+  features(x: tf.Tensor2D, training: boolean, layerIndex: number, labels?: tf.Tensor2D): tf.Tensor2D;
+  /** Spectral normalization: one power iteration on each normalized kernel; the largest σ(W) estimate, or null without it. */
+  spectralNormUpdate(): tf.Scalar | null;
   trainableVariables(): tf.Variable[];
   namedVariables(): NamedVariable[];
   dispose(): void;
@@ -49,8 +57,12 @@ type Norm = {
   runningMean: tf.Variable;
   runningVariance: tf.Variable;
 };
-type Plain = { config: Exclude<LayerConfig, { type: 'dense' | 'conv2d' | 'conv2dTranspose' | 'batchNorm' }>; outShape: number[] };
-type Built = Dense | Conv | Norm | Plain;
+type Minibatch = { config: Extract<LayerConfig, { type: 'minibatchDiscrimination' }>; t: tf.Variable };
+type Plain = {
+  config: Exclude<LayerConfig, { type: 'dense' | 'conv2d' | 'conv2dTranspose' | 'batchNorm' | 'minibatchDiscrimination' }>;
+  outShape: number[];
+};
+type Built = Dense | Conv | Norm | Minibatch | Plain;
 
 export class LayerNetwork implements Network {
   private readonly layers: Built[] = [];
@@ -59,6 +71,8 @@ export class LayerNetwork implements Network {
   readonly outputShape: number[];
   /** The layer whose input the labels join (`dense` conditioning), else -1. */
   private readonly labelLayer: number;
+  /** Spectral normalization of the dense and conv2d kernels (Miyato et al. 2018), when asked for. */
+  private readonly spectral = new Map<tf.Variable, SpectralNorm>();
 
   constructor(
     readonly scope: string,
@@ -68,6 +82,7 @@ export class LayerNetwork implements Network {
     readonly inputShape: readonly number[],
     random: Random,
     readonly conditioning: Conditioning | null = null,
+    options: { spectralNorm?: boolean } = {},
   ) {
     const conditionedShape = conditionedInputShape(inputShape, conditioning);
     this.labelLayer = conditioning?.at === 'dense' ? layers.findIndex((layer) => layer.type === 'dense') : -1;
@@ -124,6 +139,12 @@ export class LayerNetwork implements Network {
             });
             break;
           }
+          case 'minibatchDiscrimination': {
+            const a = shape[0];
+            const size = [a, config.kernels * config.dimension];
+            this.layers.push({ config, t: tf.variable(init.type === 'normal' ? normal(random, size, init.std) : uniform(random, size, 1 / Math.sqrt(a))) });
+            break;
+          }
           default:
             this.layers.push({ config, outShape });
         }
@@ -132,17 +153,53 @@ export class LayerNetwork implements Network {
     });
     this.outputShape = shape;
     this.outputSize = shape.reduce((a, b) => a * b, 1);
+    // (u is drawn after every weight, so the weights do not depend on the option.)
+    if (options.spectralNorm) {
+      for (const layer of this.layers) {
+        if (layer.config.type === 'dense' || layer.config.type === 'conv2d') {
+          const { kernel } = layer as Dense | Conv;
+          this.spectral.set(kernel, new SpectralNorm(kernel, random));
+        }
+      }
+    }
+  }
+
+  /** A kernel as the forward pass uses it: W/σ(W) under spectral normalization. */
+  private weight(kernel: tf.Variable): tf.Tensor {
+    return this.spectral.get(kernel)?.normalized() ?? kernel;
+  }
+
+  spectralNormUpdate(): tf.Scalar | null {
+    return updateSpectralNorms([...this.spectral.values()]);
+  }
+
+  features(x: tf.Tensor2D, training: boolean, layerIndex: number, labels?: tf.Tensor2D): tf.Tensor2D {
+    checkLabels(this.scope, this.conditioning, x, labels);
+    if (!Number.isInteger(layerIndex) || layerIndex < 0 || layerIndex >= this.layers.length) {
+      throw new RangeError(`${this.scope}.layers: no layer ${layerIndex} (0 to ${this.layers.length - 1})`);
+    }
+    return tf.tidy(() => {
+      const h = this.forward(x, training, layerIndex, labels);
+      return (h.rank === 2 ? h : tf.reshape(h, [x.shape[0], -1])) as tf.Tensor2D;
+    });
+  }
+
+  /** The layers 0 to `last`, on rows reshaped to the input shape. */
+  private forward(x: tf.Tensor2D, training: boolean, last: number, labels?: tf.Tensor2D): tf.Tensor {
+    const batch = x.shape[0];
+    let h: tf.Tensor = this.inputShape.length > 1 ? tf.reshape(x, [batch, ...this.inputShape]) : x;
+    if (labels && this.conditioning?.at === 'input') h = joinLabels(h, labels);
+    this.layers.slice(0, last + 1).forEach((layer, i) => {
+      h = this.applyLayer(layer, h, training, i === this.labelLayer ? labels : undefined);
+    });
+    return h;
   }
 
   apply(x: tf.Tensor2D, training: boolean, labels?: tf.Tensor2D): tf.Tensor2D {
     checkLabels(this.scope, this.conditioning, x, labels);
     return tf.tidy(() => {
       const batch = x.shape[0];
-      let h: tf.Tensor = this.inputShape.length > 1 ? tf.reshape(x, [batch, ...this.inputShape]) : x;
-      if (labels && this.conditioning?.at === 'input') h = joinLabels(h, labels);
-      this.layers.forEach((layer, i) => {
-        h = this.applyLayer(layer, h, training, i === this.labelLayer ? labels : undefined);
-      });
+      const h = this.forward(x, training, this.layers.length - 1, labels);
       return (h.rank === 2 ? h : tf.reshape(h, [batch, this.outputSize])) as tf.Tensor2D;
     });
   }
@@ -154,12 +211,12 @@ export class LayerNetwork implements Network {
       case 'dense': {
         const { kernel, bias } = layer as Dense;
         const flat = h.rank === 2 ? h : tf.reshape(h, [batch, -1]);
-        const out = tf.matMul((labels ? tf.concat([flat, labels], 1) : flat) as tf.Tensor2D, kernel as tf.Tensor2D);
+        const out = tf.matMul((labels ? tf.concat([flat, labels], 1) : flat) as tf.Tensor2D, this.weight(kernel) as tf.Tensor2D);
         return bias ? tf.add(out, bias) : out;
       }
       case 'conv2d': {
         const { kernel, bias } = layer as Conv;
-        const out = tf.conv2d(h as tf.Tensor4D, kernel as tf.Tensor4D, c.stride, c.padding);
+        const out = tf.conv2d(h as tf.Tensor4D, this.weight(kernel) as tf.Tensor4D, c.stride, c.padding);
         return bias ? tf.add(out, bias) : out;
       }
       case 'conv2dTranspose': {
@@ -170,6 +227,8 @@ export class LayerNetwork implements Network {
       }
       case 'batchNorm':
         return this.normalize(layer as Norm, h, training);
+      case 'minibatchDiscrimination':
+        return minibatchDiscrimination(h as tf.Tensor2D, (layer as Minibatch).t as tf.Tensor2D, c.kernels, c.dimension);
       case 'relu':
         return tf.relu(h);
       case 'leakyRelu':
@@ -222,7 +281,11 @@ export class LayerNetwork implements Network {
         named.push({ name: `${prefix}/beta`, variable: layer.beta });
         named.push({ name: `${prefix}/runningMean`, variable: layer.runningMean });
         named.push({ name: `${prefix}/runningVariance`, variable: layer.runningVariance });
+      } else if ('t' in layer) {
+        named.push({ name: `${prefix}/T`, variable: layer.t });
       }
+      const norm = 'kernel' in layer ? this.spectral.get(layer.kernel) : undefined;
+      if (norm) named.push({ name: `${prefix}/spectralU`, variable: norm.u });
     });
     return named;
   }
@@ -288,7 +351,7 @@ export function buildNetwork(
   if (role === 'generator' && out.length > 1 && out.join() !== dataShape.join()) {
     throw new NetworkShapeError(`${role}.layers: the last layer gives images of shape [${out.join(', ')}]; the data's images are [${dataShape.join(', ')}]`);
   }
-  return new LayerNetwork(role, config.layers, config.init, input, random, conditioning);
+  return new LayerNetwork(role, config.layers, config.init, input, random, conditioning, { spectralNorm: config.spectralNorm });
 }
 
 /** A network that does not fit its input or output; reported like a config problem. */

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { MlpNetworkConfig } from '../protocol/config';
 import type { Conditioning } from './conditioning';
 import { checkLabels } from './conditioning';
+import { minibatchDiscrimination, SpectralNorm, updateSpectralNorms } from './improvements';
 import type { Random } from './random';
 
 export interface NamedVariable {
@@ -41,6 +42,10 @@ function uniformInit(random: Random, shape: number[], fanIn: number): tf.Tensor 
 export class Mlp {
   private readonly hidden: { dense: DenseLayer; norm: BatchNormLayer | null }[] = [];
   private readonly output: DenseLayer;
+  /** Minibatch discrimination's T [A, B·C] before the output layer (Salimans et al. 2016), when configured. */
+  private readonly minibatch: tf.Variable | null = null;
+  /** Spectral normalization of each kernel (hidden layers, then the output), when configured. */
+  private readonly spectral = new Map<tf.Variable, SpectralNorm>();
 
   constructor(
     readonly scope: string,
@@ -67,7 +72,27 @@ export class Mlp {
       this.hidden.push({ dense, norm });
       fanIn = config.width;
     }
+    const mbd = config.minibatchDiscrimination;
+    if (mbd) {
+      const a = fanIn;
+      this.minibatch = tf.tidy(() => tf.variable(uniformInit(random, [a, mbd.kernels * mbd.dimension], a)));
+      fanIn += mbd.kernels;
+    }
     this.output = this.makeDense(random, fanIn, outputSize);
+    // (u is drawn after every weight, so the weights do not depend on the option.)
+    if (config.spectralNorm)
+      for (const { kernel } of [...this.hidden.map((h) => h.dense), this.output]) this.spectral.set(kernel, new SpectralNorm(kernel, random));
+  }
+
+  /** A kernel as the forward pass uses it: W/σ(W) under spectral normalization. */
+  private weight(kernel: tf.Variable): tf.Tensor2D {
+    const norm = this.spectral.get(kernel);
+    return (norm ? norm.normalized() : kernel) as tf.Tensor2D;
+  }
+
+  /** One power iteration on every normalized kernel (once per update); the largest σ(W) estimate, or null without spectral norm. */
+  spectralNormUpdate(): tf.Scalar | null {
+    return updateSpectralNorms([...this.spectral.values()]);
   }
 
   private makeDense(random: Random, fanIn: number, units: number): DenseLayer {
@@ -118,17 +143,34 @@ export class Mlp {
   apply(x: tf.Tensor2D, training: boolean, labels?: tf.Tensor2D): tf.Tensor2D {
     checkLabels(this.scope, this.conditioning, x, labels);
     return tf.tidy(() => {
-      let h = labels && this.conditioning ? tf.concat([x, labels], 1) : x;
-      for (const { dense, norm } of this.hidden) {
-        h = tf.add(tf.matMul(h, dense.kernel), dense.bias) as tf.Tensor2D;
-        if (norm) h = this.normalize(h, norm, training);
-        h = this.activate(h);
-      }
-      const out = tf.add(tf.matMul(h, this.output.kernel), this.output.bias) as tf.Tensor2D;
+      let h = this.hiddenFeatures(x, training, this.hidden.length - 1, labels);
+      const mbd = this.config.minibatchDiscrimination;
+      if (this.minibatch && mbd) h = minibatchDiscrimination(h, this.minibatch as tf.Tensor2D, mbd.kernels, mbd.dimension);
+      const out = tf.add(tf.matMul(h, this.weight(this.output.kernel)), this.output.bias) as tf.Tensor2D;
       if (this.outputActivation === 'tanh') return tf.tanh(out);
       if (this.outputActivation === 'sigmoid') return tf.sigmoid(out);
       return out;
     });
+  }
+
+  /** The activations of hidden layer `layer` (0-based; -1: the input row, with its label), [batch, width]. */
+  private hiddenFeatures(x: tf.Tensor2D, training: boolean, layer: number, labels?: tf.Tensor2D): tf.Tensor2D {
+    let h = labels && this.conditioning ? tf.concat([x, labels], 1) : x;
+    for (const { dense, norm } of this.hidden.slice(0, layer + 1)) {
+      h = tf.add(tf.matMul(h, this.weight(dense.kernel)), dense.bias) as tf.Tensor2D;
+      if (norm) h = this.normalize(h, norm, training);
+      h = this.activate(h);
+    }
+    return h;
+  }
+
+  /** The activations of hidden layer `layer` (feature matching reads them); throws for a layer that does not exist. */
+  features(x: tf.Tensor2D, training: boolean, layer: number, labels?: tf.Tensor2D): tf.Tensor2D {
+    checkLabels(this.scope, this.conditioning, x, labels);
+    if (!Number.isInteger(layer) || layer < 0 || layer >= this.hidden.length) {
+      throw new RangeError(`${this.scope}: no hidden layer ${layer} (it has ${this.hidden.length}: 0 to ${this.hidden.length - 1})`);
+    }
+    return tf.tidy(() => this.hiddenFeatures(x, training, layer, labels));
   }
 
   /** The parameters an optimizer updates, in a fixed order. */
@@ -151,8 +193,13 @@ export class Mlp {
         named.push({ name: `${this.scope}/norm${i}/runningVariance`, variable: norm.runningVariance });
       }
     });
+    if (this.minibatch) named.push({ name: `${this.scope}/minibatch/T`, variable: this.minibatch });
     named.push({ name: `${this.scope}/output/kernel`, variable: this.output.kernel });
     named.push({ name: `${this.scope}/output/bias`, variable: this.output.bias });
+    [...this.spectral.values()].forEach((norm, i) => {
+      const name = i < this.hidden.length ? `dense${i}` : 'output';
+      named.push({ name: `${this.scope}/${name}/spectralU`, variable: norm.u });
+    });
     return named;
   }
 

@@ -153,6 +153,8 @@ function criticMetrics(config: GanConfig, result: StepResult): Partial<MetricsRe
   }
   if (result.wassersteinEstimate !== null) extra.wassersteinEstimate = result.wassersteinEstimate;
   if (result.gradientPenalty !== null) extra.gradientPenalty = result.gradientPenalty;
+  if (result.featureMatching !== null) extra.featureMatching = result.featureMatching;
+  if (result.spectralNorm !== null) extra.spectralNorm = result.spectralNorm;
   return extra;
 }
 
