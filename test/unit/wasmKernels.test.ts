@@ -16,7 +16,7 @@ import { DEPTH_BLOCK, gemm, heapGemm, panelFloats, ROW_BLOCK } from '../../src/t
 import { heapMath } from '../../src/trainer/kernels/heapMath';
 import type { WasmHeap } from '../../src/trainer/kernels/heapMover';
 import { relaxedSimdAvailable } from '../../src/trainer/kernels/wasmAssembler';
-import { LEAKY_RELU_GRAD } from '../../src/trainer/kernels/wasmElementwise';
+import { BROADCAST_ROWS, LEAKY_RELU_GRAD } from '../../src/trainer/kernels/wasmElementwise';
 import { Random } from '../../src/trainer/random';
 
 /** Runs f on a backend and returns every output's values; checks that nothing leaks there. */
@@ -164,6 +164,42 @@ describe('WASM element-wise kernels', () => {
         cpu[2].map((a) => (1e-6 * a) / count),
         `mean ${shape}`,
       );
+    }
+  });
+
+  it('the gradients of Sum and Mean broadcast dy in one kernel, to first and second order like the CPU backend', async () => {
+    const random = new Random('reduction-grads');
+    tf.setBackend('wasm');
+    const used = await kernelsRun(() => tf.tidy(() => [tf.grad((t: tf.Tensor) => tf.sum(tf.square(tf.mean(t, [0, 1]))))(tf.ones([3, 4, 8]))]));
+    assert.ok(used.has(BROADCAST_ROWS), `kernels run: ${[...used].join(', ')}`);
+    for (let i = 0; i < 40; i++) {
+      const shape = randomShape(random, 4, 7);
+      const k = 1 + random.int(shape.length);
+      const axes = random.uniform() < 0.8 ? [...Array(k).keys()] : [shape.length - 1];
+      const keepDims = random.uniform() < 0.5;
+      const x = random.fillNormal(new Float32Array(sizeOf(shape)));
+      // Batch norm's statistics and their gradient, then the gradient of that gradient's norm.
+      const f = () =>
+        tf.tidy(() => {
+          const input = tf.tensor(x, shape);
+          const loss = (t: tf.Tensor) => {
+            const { mean, variance } = tf.moments(t, axes, keepDims);
+            return tf.add(tf.sum(tf.square(mean)), tf.sum(tf.mul(tf.sum(t, axes, keepDims), variance)));
+          };
+          const first = tf.grad(loss)(input);
+          const second = tf.grad((t: tf.Tensor) => tf.sum(tf.square(tf.grad(loss)(t))))(input);
+          return [first, second];
+        });
+      const [wasm, cpu] = [run('wasm', f), run('cpu', f)];
+      wasm.forEach((values, j) => {
+        const scale = cpu[j].reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+        close(
+          values,
+          cpu[j],
+          cpu[j].map((v) => 1e-4 * (Math.abs(v) + 1e-2 * scale)),
+          `order ${j + 1}, shape ${shape} axes ${axes} keepDims ${keepDims}`,
+        );
+      });
     }
   });
 

@@ -195,6 +195,58 @@ function addRowsFunction(): AssembledFunction {
   return { name: 'addRows', params: [I32, I32, I32, I32], locals: [[4, I32]], code };
 }
 
+/**
+ * broadcastRows(src, dst, rows, rowBytes[, divisor]): dst[r][c] = src[c] (÷ divisor) for r < rows:
+ * the gradient of a sum (or mean) over leading axes, one pass instead of tfjs's multiply by a
+ * freshly uploaded tensor of ones (and a division).
+ */
+function broadcastRowsFunction(divide: boolean): AssembledFunction {
+  const [src, dst, rows, rowBytes] = [0, 1, 2, 3];
+  const divisor = 4;
+  const [r, c, row, end4] = divide ? [5, 6, 7, 8] : [4, 5, 6, 7];
+  const splat = end4 + 1;
+  const dstAt = [...get(row), ...get(c), ...i32Add];
+  const srcAt = [...get(src), ...get(c), ...i32Add];
+  const code = [
+    ...(divide ? [...get(divisor), ...f32x4Splat, ...set(splat)] : []),
+    ...get(rowBytes),
+    ...i32(-16),
+    ...and,
+    ...set(end4),
+    ...get(dst),
+    ...set(row),
+    ...i32(0),
+    ...set(r),
+    ...whileLoop(
+      [...get(r), ...get(rows), ...ltU],
+      [
+        ...i32(0),
+        ...set(c),
+        ...whileLoop(
+          [...get(c), ...get(end4), ...ltU],
+          [...dstAt, ...srcAt, ...vLoad(), ...(divide ? [...get(splat), ...f32x4Div] : []), ...vStore(), ...bump(c, 16)],
+        ),
+        ...whileLoop(
+          [...get(c), ...get(rowBytes), ...ltU],
+          [...dstAt, ...srcAt, ...f32Load(), ...(divide ? [...get(divisor), ...f32Div] : []), ...f32Store(), ...bump(c, 4)],
+        ),
+        ...get(row),
+        ...get(rowBytes),
+        ...i32Add,
+        ...set(row),
+        ...bump(r, 1),
+      ],
+    ),
+  ];
+  const locals: [number, ValueType][] = divide
+    ? [
+        [4, I32],
+        [1, V128],
+      ]
+    : [[4, I32]];
+  return { name: divide ? 'broadcastRowsDivided' : 'broadcastRows', params: divide ? [I32, I32, I32, I32, F32] : [I32, I32, I32, I32], locals, code };
+}
+
 const x = load('x');
 const alpha = constant('alpha');
 
@@ -268,9 +320,16 @@ export interface HeapMath {
     negativeLearningRate: number,
   ): void;
   addRows(x: number, acc: number, rows: number, rowBytes: number): void;
+  broadcastRows(src: number, dst: number, rows: number, rowBytes: number): void;
+  broadcastRowsDivided(src: number, dst: number, rows: number, rowBytes: number, divisor: number): void;
 }
 
-const FUNCTIONS: AssembledFunction[] = [...Object.values(SPECS).map((spec) => compileElementwise(spec as ElementwiseSpec)), addRowsFunction()];
+const FUNCTIONS: AssembledFunction[] = [
+  ...Object.values(SPECS).map((spec) => compileElementwise(spec as ElementwiseSpec)),
+  addRowsFunction(),
+  broadcastRowsFunction(false),
+  broadcastRowsFunction(true),
+];
 
 const instances = new WeakMap<WebAssembly.Memory, HeapMath | null>();
 
