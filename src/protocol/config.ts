@@ -53,8 +53,13 @@ export const mlpNetworkSchema = z
     activation: activationSchema.default('relu'),
     leakyReluSlope: z.number().min(0).lt(1).describe('Slope of LeakyReLU for negative inputs (when activation is leakyRelu).').default(0.2),
     batchNorm: z
-      .boolean()
-      .describe('Batch normalization after each hidden Dense layer (batch statistics while training, running averages when sampling).')
+      .union([z.boolean(), z.literal('virtual')])
+      .describe(
+        'Batch normalization after each hidden Dense layer (batch statistics while training, running averages when sampling). "virtual": ' +
+          'virtual batch normalization (Salimans et al. 2016, §3.4): every example is normalized with the statistics of a fixed reference ' +
+          "batch (training.batchSize real samples for D, noise vectors for G, drawn once from the run's seed and checkpointed) passed through " +
+          'the network with the current weights; sampling uses the reference statistics of the last training pass.',
+      )
       .default(false),
     minibatchDiscrimination: z
       .strictObject({
@@ -456,6 +461,33 @@ function improvementProblems(config: Record<string, unknown>, ctx: z.RefinementC
         });
       }
     });
+  }
+  for (const [role, net] of [
+    ['generator', generator],
+    ['discriminator', discriminator],
+  ] as const) {
+    const virtual =
+      net?.type === 'mlp'
+        ? (net as { batchNorm?: unknown }).batchNorm === 'virtual'
+        : Array.isArray(net?.layers) && net.layers.some((layer) => layer?.type === 'batchNorm' && (layer as { virtual?: unknown }).virtual === true);
+    if (!virtual) continue;
+    const field = net?.type === 'mlp' ? `${role}.batchNorm` : `${role}.layers`;
+    if (config.conditional) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['conditional'],
+        message: `cannot be combined with the virtual batch norm of ${field}: its reference batch has no labels (remove one of them)`,
+      });
+    }
+    const minibatch =
+      net?.type === 'mlp' ? net.minibatchDiscrimination !== undefined : !!net?.layers?.some((layer) => layer?.type === 'minibatchDiscrimination');
+    if (minibatch) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [role, net?.type === 'mlp' ? 'minibatchDiscrimination' : 'layers'],
+        message: `cannot be combined with the virtual batch norm of ${field}: the reference batch would join every minibatch's o(x) (use one of them)`,
+      });
+    }
   }
   const costType = training?.cost?.type;
   if (discriminator?.spectralNorm && costType === 'wasserstein') {

@@ -35,6 +35,15 @@ export const layerSchema = z
     }),
     z.strictObject({
       type: z.literal('batchNorm').describe('Batch normalization (Ioffe & Szegedy 2015): per feature, or per channel after a convolution.'),
+      virtual: z
+        .boolean()
+        .optional()
+        .describe(
+          'Virtual batch normalization (Salimans et al. 2016, §3.4): normalize every example with the mean and variance of a fixed ' +
+            "reference batch (training.batchSize real samples for D, noise vectors for G, drawn once from the run's seed and checkpointed) " +
+            "passed through the network with the current weights, so an example's output does not depend on the others in its minibatch. " +
+            'Sampling uses the reference statistics of the last training pass.',
+        ),
     }),
     z.strictObject({
       type: z

@@ -147,9 +147,27 @@ export class Gan {
     this.generatorOptimizer = makeOptimizer(config.generator.optimizer);
     this.discriminatorOptimizer = makeOptimizer(config.discriminator.optimizer);
     this.random = randomStream(config.seed, 'training');
+    this.setVirtualReferences();
     const averageDecay = config.training.generatorAverage;
     this.generatorAverage = averageDecay === undefined ? null : new GeneratorAverage(this.generator, averageDecay);
     this.historicalAverages = HistoricalAverages.of(config.training, this.generator, this.discriminator);
+  }
+
+  /**
+   * Virtual batch norm (Salimans et al. 2016, §3.4): each network that has it gets its fixed reference batch, training.batchSize
+   * noise vectors for G and real samples for D (packed like D's input), from their own stream of the run's seed.
+   */
+  private setVirtualReferences(): void {
+    const random = randomStream(this.config.seed, 'reference-batch');
+    const m = this.config.training.batchSize;
+    const pack = this.config.training.pack ?? 1;
+    tf.tidy(() => {
+      if (this.generator.virtualBatchNorm) this.generator.setVirtualReference(this.noise(m, random));
+      if (this.discriminator.virtualBatchNorm) {
+        const real = tf.tensor2d(this.data.sample(random, m), [m, this.data.dimension]);
+        this.discriminator.setVirtualReference(pack > 1 ? packSamples(real, this.data.shape, pack) : real);
+      }
+    });
   }
 
   /** m noise vectors from p_z. */

@@ -33,6 +33,10 @@ export interface Network {
   features(x: tf.Tensor2D, training: boolean, layerIndex: number, labels?: tf.Tensor2D): tf.Tensor2D;
   /** Spectral normalization: one power iteration on each normalized kernel; the largest σ(W) estimate, or null without it. */
   spectralNormUpdate(): tf.Scalar | null;
+  /** Whether the network has virtual batch norm (Salimans et al. 2016, §3.4): it then needs its reference batch. */
+  readonly virtualBatchNorm: boolean;
+  /** Virtual batch norm: the fixed reference batch (flat rows), kept in a non-trainable variable that checkpoints save. */
+  setVirtualReference(x: tf.Tensor2D): void;
   trainableVariables(): tf.Variable[];
   namedVariables(): NamedVariable[];
   dispose(): void;
@@ -73,6 +77,9 @@ export class LayerNetwork implements Network {
   private readonly labelLayer: number;
   /** Spectral normalization of the dense and conv2d kernels (Miyato et al. 2018), when asked for. */
   private readonly spectral = new Map<tf.Variable, SpectralNorm>();
+  /** Virtual batch norm's reference batch [R, input] (set by the Gan; checkpointed). */
+  private reference: tf.Variable | null = null;
+  readonly virtualBatchNorm: boolean;
 
   constructor(
     readonly scope: string,
@@ -153,6 +160,7 @@ export class LayerNetwork implements Network {
     });
     this.outputShape = shape;
     this.outputSize = shape.reduce((a, b) => a * b, 1);
+    this.virtualBatchNorm = layers.some((layer) => layer.type === 'batchNorm' && layer.virtual === true);
     // (u is drawn after every weight, so the weights do not depend on the option.)
     if (options.spectralNorm) {
       for (const layer of this.layers) {
@@ -167,6 +175,12 @@ export class LayerNetwork implements Network {
   /** A kernel as the forward pass uses it: W/σ(W) under spectral normalization. */
   private weight(kernel: tf.Variable): tf.Tensor {
     return this.spectral.get(kernel)?.normalized() ?? kernel;
+  }
+
+  setVirtualReference(x: tf.Tensor2D): void {
+    if (!this.virtualBatchNorm) throw new Error(`${this.scope}: has no virtual batch norm`);
+    this.reference?.dispose();
+    this.reference = tf.variable(x, false);
   }
 
   spectralNormUpdate(): tf.Scalar | null {
@@ -186,13 +200,17 @@ export class LayerNetwork implements Network {
 
   /** The layers 0 to `last`, on rows reshaped to the input shape. */
   private forward(x: tf.Tensor2D, training: boolean, last: number, labels?: tf.Tensor2D): tf.Tensor {
-    const batch = x.shape[0];
-    let h: tf.Tensor = this.inputShape.length > 1 ? tf.reshape(x, [batch, ...this.inputShape]) : x;
+    // Virtual batch norm: the reference batch goes through with the examples, then is dropped.
+    const reference = training ? this.reference : null;
+    const rows = reference ? tf.concat([reference as tf.Tensor2D, x], 0) : x;
+    const batch = rows.shape[0];
+    let h: tf.Tensor = this.inputShape.length > 1 ? tf.reshape(rows, [batch, ...this.inputShape]) : rows;
     if (labels && this.conditioning?.at === 'input') h = joinLabels(h, labels);
     this.layers.slice(0, last + 1).forEach((layer, i) => {
       h = this.applyLayer(layer, h, training, i === this.labelLayer ? labels : undefined);
     });
-    return h;
+    if (!reference) return h;
+    return tf.slice(h, [reference.shape[0], ...h.shape.slice(1).map(() => 0)], [-1, ...h.shape.slice(1).map(() => -1)]);
   }
 
   apply(x: tf.Tensor2D, training: boolean, labels?: tf.Tensor2D): tf.Tensor2D {
@@ -252,6 +270,15 @@ export class LayerNetwork implements Network {
     }
     // Statistics per feature: over the batch, and over height and width after a convolution.
     const axes = [...Array(x.rank - 1).keys()];
+    if (norm.config.virtual && this.reference) {
+      // Virtual batch norm: the reference rows (first) give the statistics; sampling reuses them through the running averages.
+      const rows = this.reference.shape[0];
+      const stats = tf.moments(tf.slice(x, [0, ...x.shape.slice(1).map(() => 0)], [rows, ...x.shape.slice(1).map(() => -1)]), axes);
+      norm.runningMean.assign(stats.mean);
+      norm.runningVariance.assign(stats.variance);
+      const scale = tf.mul(tf.rsqrt(tf.add(stats.variance, BATCH_NORM_EPSILON)), norm.gamma);
+      return tf.add(tf.mul(tf.sub(x, stats.mean), scale), norm.beta);
+    }
     const { mean, variance } = tf.moments(x, axes);
     const n = x.size / x.shape[x.rank - 1];
     const unbiased = n > 1 ? tf.mul(variance, n / (n - 1)) : variance;
@@ -287,6 +314,7 @@ export class LayerNetwork implements Network {
       const norm = 'kernel' in layer ? this.spectral.get(layer.kernel) : undefined;
       if (norm) named.push({ name: `${prefix}/spectralU`, variable: norm.u });
     });
+    if (this.reference) named.push({ name: `${this.scope}/virtualBatchNorm/reference`, variable: this.reference });
     return named;
   }
 

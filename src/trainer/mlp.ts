@@ -46,6 +46,8 @@ export class Mlp {
   private readonly minibatch: tf.Variable | null = null;
   /** Spectral normalization of each kernel (hidden layers, then the output), when configured. */
   private readonly spectral = new Map<tf.Variable, SpectralNorm>();
+  /** Virtual batch norm's reference batch [R, input] (set by the Gan; checkpointed), when batchNorm is "virtual". */
+  private reference: tf.Variable | null = null;
 
   constructor(
     readonly scope: string,
@@ -119,9 +121,27 @@ export class Mlp {
     }
   }
 
+  get virtualBatchNorm(): boolean {
+    return this.config.batchNorm === 'virtual';
+  }
+
+  setVirtualReference(x: tf.Tensor2D): void {
+    if (!this.virtualBatchNorm) throw new Error(`${this.scope}: has no virtual batch norm`);
+    this.reference?.dispose();
+    this.reference = tf.variable(x, false);
+  }
+
   private normalize(x: tf.Tensor2D, norm: BatchNormLayer, training: boolean): tf.Tensor2D {
     if (!training) {
       return tf.batchNorm(x, norm.runningMean, norm.runningVariance, norm.beta, norm.gamma, BATCH_NORM_EPSILON) as tf.Tensor2D;
+    }
+    if (this.reference) {
+      // Virtual batch norm: the reference rows (first) give the statistics; sampling reuses them through the running averages.
+      const stats = tf.moments(tf.slice(x, [0, 0], [this.reference.shape[0], -1]), 0);
+      norm.runningMean.assign(stats.mean);
+      norm.runningVariance.assign(stats.variance);
+      const scale = tf.mul(tf.rsqrt(tf.add(stats.variance, BATCH_NORM_EPSILON)), norm.gamma);
+      return tf.add(tf.mul(tf.sub(x, stats.mean), scale), norm.beta) as tf.Tensor2D;
     }
     const { mean, variance } = tf.moments(x, 0);
     // The running averages are bookkeeping for sampling, not part of the gradient.
@@ -156,12 +176,15 @@ export class Mlp {
   /** The activations of hidden layer `layer` (0-based; -1: the input row, with its label), [batch, width]. */
   private hiddenFeatures(x: tf.Tensor2D, training: boolean, layer: number, labels?: tf.Tensor2D): tf.Tensor2D {
     let h = labels && this.conditioning ? tf.concat([x, labels], 1) : x;
+    // Virtual batch norm: the reference batch goes through with the examples, then is dropped.
+    const reference = training && layer >= 0 ? this.reference : null;
+    if (reference) h = tf.concat([reference as tf.Tensor2D, h], 0);
     for (const { dense, norm } of this.hidden.slice(0, layer + 1)) {
       h = tf.add(tf.matMul(h, this.weight(dense.kernel)), dense.bias) as tf.Tensor2D;
       if (norm) h = this.normalize(h, norm, training);
       h = this.activate(h);
     }
-    return h;
+    return reference ? tf.slice(h, [reference.shape[0], 0], [-1, -1]) : h;
   }
 
   /** The activations of hidden layer `layer` (feature matching reads them); throws for a layer that does not exist. */
@@ -194,6 +217,7 @@ export class Mlp {
       }
     });
     if (this.minibatch) named.push({ name: `${this.scope}/minibatch/T`, variable: this.minibatch });
+    if (this.reference) named.push({ name: `${this.scope}/virtualBatchNorm/reference`, variable: this.reference });
     named.push({ name: `${this.scope}/output/kernel`, variable: this.output.kernel });
     named.push({ name: `${this.scope}/output/bias`, variable: this.output.bias });
     [...this.spectral.values()].forEach((norm, i) => {

@@ -359,6 +359,80 @@ describe('training improvements through one training step (hand-set weights, pla
     gan.dispose();
   });
 
+  it('virtual batch norm (§3.4): every example normalized with the reference batch’s statistics; sampling reuses them', async () => {
+    const c = config({}, { depth: 1, width: 2, activation: 'tanh', batchNorm: 'virtual' });
+    const REF = [
+      [0.2, 0.4],
+      [-0.8, 0.1],
+      [0.5, -0.6],
+    ];
+    const d0: Params = {
+      'dense0/kernel': [0.9, -0.4, 0.3, 1.2],
+      'dense0/bias': [0.1, -0.1],
+      'norm0/gamma': [1.2, 0.7],
+      'norm0/beta': [0.1, -0.3],
+      'output/kernel': [0.8, -0.5],
+      'output/bias': [0.2],
+    };
+    /** The reference batch's per-unit mean and (biased) variance of the pre-activations. */
+    const stats = (d: Params) => {
+      const pre = addBias(matmul(REF, d['dense0/kernel'], 2), d['dense0/bias']);
+      const mu = [0, 1].map((j) => mean(pre.map((r) => r[j])));
+      return { mu, variance: [0, 1].map((j) => mean(pre.map((r) => (r[j] - mu[j]) ** 2))) };
+    };
+    const score = (d: Params, x: number[][]) => {
+      const { mu, variance } = stats(d);
+      const h = addBias(matmul(x, d['dense0/kernel'], 2), d['dense0/bias']).map((r) =>
+        r.map((v, j) => Math.tanh(((v - mu[j]) / Math.sqrt(variance[j] + 1e-5)) * d['norm0/gamma'][j] + d['norm0/beta'][j])),
+      );
+      return addBias(matmul(h, d['output/kernel'], 1), d['output/bias']).map((r) => r[0]);
+    };
+    const gan = await fixedGan(c, d0);
+    tf.tidy(() => gan.discriminator.setVirtualReference(tf.tensor2d(REF)));
+    const result = await gan.step(false);
+    const lossD = (d: Params) => crossEntropyD(score(d, REAL), score(d, generate(G0, Z_CRITIC)));
+    close(result.dLoss, lossD(d0), 'dLoss');
+    const d1 = sgdStep(d0, gradient(lossD, d0));
+    const after = values(gan, 'discriminator');
+    closeParams(after, d1, 'D after');
+    close(result.gLoss, nonSaturatingG(score(d1, generate(G0, Z_GENERATOR))), 'gLoss');
+    // The last training pass (G's update) left the reference statistics of D as updated for sampling.
+    closeParams(after, { 'norm0/runningMean': stats(d1).mu, 'norm0/runningVariance': stats(d1).variance }, 'running statistics');
+    // An example's score does not depend on the rest of its minibatch, in training as in inference.
+    for (const training of [true, false]) {
+      const first = (rows: number[][]) => tf.tidy(() => gan.discriminator.apply(tf.tensor2d(rows), training).dataSync()[0]);
+      close(first([REAL[0], REAL[1]]), first([REAL[0], REAL[2], REAL[3]]), `alone in its minibatch (training: ${training})`, 1e-6);
+      close(first([REAL[0]]), score(d1, [REAL[0]])[0], `D(x) (training: ${training})`);
+    }
+    gan.dispose();
+  });
+
+  it('virtual batch norm’s reference batch: drawn once from the seed (real samples for D, noise for G), the same in every Gan of the config', async () => {
+    const c = config(
+      {
+        seed: 3,
+        generator: {
+          type: 'layers',
+          layers: [{ type: 'dense', units: 4 }, { type: 'batchNorm', virtual: true }, { type: 'relu' }, { type: 'dense', units: 2 }],
+        },
+      },
+      { depth: 1, width: 4, batchNorm: 'virtual' },
+    );
+    const reference = (gan: Gan, scope: 'generator' | 'discriminator') => values(gan, scope)['virtualBatchNorm/reference'];
+    const [a, b] = [new Gan(c, await loadData(c.data, '.')), new Gan(c, await loadData(c.data, '.'))];
+    assert.equal(reference(a, 'generator').length, 4 * 2);
+    assert.equal(reference(a, 'discriminator').length, 4 * 2);
+    assert.deepEqual(reference(a, 'generator'), reference(b, 'generator'));
+    assert.deepEqual(reference(a, 'discriminator'), reference(b, 'discriminator'));
+    // D's reference rows are samples of the ring (radius 1, std 0.01).
+    const d = reference(a, 'discriminator');
+    for (let i = 0; i < 4; i++) close(Math.hypot(d[2 * i], d[2 * i + 1]), 1, 'on the ring', 0.05);
+    await a.step(false);
+    assert.deepEqual(reference(a, 'generator'), reference(b, 'generator'), 'fixed while training');
+    a.dispose();
+    b.dispose();
+  });
+
   it('spectral norm of a conv kernel: [kh, kw, in, out] read as [kh·kw·in, out]; the power iteration converges to its largest singular value', () => {
     const values = [0.3, -0.2, 0.5, 0.9, -0.7, 0.4, 0.1, 0.6];
     const kernel = tf.variable(tf.tensor4d(values, [2, 2, 1, 2]));
@@ -449,10 +523,18 @@ describe('training improvements in the config', () => {
       /generator\.layers\[0\]\.type: "minibatchDiscrimination" is a discriminator layer/,
     );
     assert.match(problems({ training: { historicalAveraging: 0 } }).join(), /training\.historicalAveraging/);
+    assert.match(
+      problems({ generator: { type: 'mlp', batchNorm: 'virtual' }, conditional: true }).join(),
+      /conditional: .*virtual batch norm of generator\.batchNorm/,
+    );
+    assert.match(
+      problems({ discriminator: { type: 'mlp', batchNorm: 'virtual', minibatchDiscrimination: {} } }).join(),
+      /discriminator\.minibatchDiscrimination: .*virtual batch norm of discriminator\.batchNorm/,
+    );
   });
 });
 
-describe('exact resume with the stateful improvements (historical averages, spectral norm’s u)', () => {
+describe('exact resume with the stateful improvements (historical averages, spectral norm’s u, virtual batch norm’s reference)', () => {
   let dir: string;
   before(async () => {
     await tf.setBackend('cpu');
@@ -471,7 +553,7 @@ describe('exact resume with the stateful improvements (historical averages, spec
       name: 'resume',
       seed: 5,
       data: { type: 'ring' },
-      generator: { type: 'mlp', depth: 1, width: 8 },
+      generator: { type: 'mlp', depth: 1, width: 8, batchNorm: 'virtual' },
       discriminator: { type: 'mlp', depth: 2, width: 8, activation: 'leakyRelu', spectralNorm: true, minibatchDiscrimination: { kernels: 3, dimension: 2 } },
       training: { batchSize: 8, labelSmoothing: 0.9, featureMatching: { layer: 1 }, historicalAveraging: 0.1 },
     });
