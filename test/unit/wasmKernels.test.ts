@@ -203,6 +203,20 @@ describe('WASM element-wise kernels', () => {
     }
   });
 
+  it('Transpose swaps the last two axes like the CPU backend (other permutations too, by the stock kernel)', () => {
+    const random = new Random('transpose');
+    for (let i = 0; i < 60; i++) {
+      const full = [...randomShape(random, 2, 4), 1 + random.int(40), 1 + random.int(40)];
+      const shape = full.slice(Math.min(i % 3, full.length - 2));
+      const x = random.fillNormal(new Float32Array(sizeOf(shape)));
+      const rank = shape.length;
+      const perm = i % 5 === 4 ? [...Array(rank).keys()].reverse() : [...Array(rank - 2).keys(), rank - 1, rank - 2];
+      const f = () => tf.tidy(() => [tf.transpose(tf.tensor(x, shape), perm)]);
+      const [wasm, cpu] = [run('wasm', f), run('cpu', f)];
+      assert.deepEqual(wasm[0], cpu[0], `transpose ${shape} by ${perm}`);
+    }
+  });
+
   it('LeakyRelu agrees with the CPU backend, zeros, negative zeros and ragged lengths included', () => {
     const random = new Random('leaky');
     for (let i = 0; i < 60; i++) {
