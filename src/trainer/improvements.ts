@@ -113,8 +113,9 @@ export class HistoricalAverage {
     private readonly parameters: tf.Variable[],
     readonly lambda: number,
   ) {
-    this.averages = parameters.map((p) => tf.variable(p.clone(), false));
-    this.count = tf.variable(tf.scalar(1), false);
+    // (Inside tidy: tf.variable keeps its own reference, the clones are freed.)
+    this.averages = tf.tidy(() => parameters.map((p) => tf.variable(p.clone(), false)));
+    this.count = tf.tidy(() => tf.variable(tf.scalar(1), false));
   }
 
   /** Starts the average again at the current parameters (t = 1). */

@@ -485,6 +485,35 @@ describe('training improvements through one training step (hand-set weights, pla
   });
 });
 
+describe('training improvements free every tensor they make', () => {
+  it('a Gan with all of them, stepped and disposed, leaves no tensor behind', async () => {
+    await tf.setBackend('cpu');
+    for (const extra of [
+      {
+        generator: { type: 'mlp', depth: 1, width: 8, batchNorm: 'virtual' },
+        discriminator: { type: 'mlp', depth: 2, width: 8, spectralNorm: true, minibatchDiscrimination: { kernels: 3, dimension: 2 } },
+        training: { batchSize: 8, labelSmoothing: 0.9, featureMatching: { layer: 1 }, historicalAveraging: 0.1 },
+      },
+      {
+        generator: { type: 'mlp', depth: 1, width: 8 },
+        discriminator: { type: 'mlp', depth: 2, width: 8, batchNorm: 'virtual', spectralNorm: true },
+        training: { batchSize: 8, cost: { type: 'wgan-gp' }, featureMatching: { layer: 0 }, historicalAveraging: 0.1 },
+      },
+    ]) {
+      const before = tf.memory().numTensors;
+      const result = validateConfig({ name: 'leak', data: { type: 'ring' }, ...extra });
+      assert.ok(result.ok);
+      const gan = new Gan(result.config, await loadData(result.config.data, '.'));
+      await gan.step(true);
+      const during = tf.memory().numTensors;
+      for (let i = 0; i < 2; i++) await gan.step(i === 0);
+      assert.equal(tf.memory().numTensors, during, 'a step frees what it makes');
+      gan.dispose();
+      assert.equal(tf.memory().numTensors, before, 'dispose frees the rest');
+    }
+  });
+});
+
 describe('training improvements in the config', () => {
   it('accepts them composed: smoothing, feature matching, historical averaging, minibatch discrimination and spectral norm', () => {
     config(
