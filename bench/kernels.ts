@@ -1,54 +1,68 @@
 /**
- * `node --import tsx bench/kernels.ts`: the WASM convolution kernels at the reference DCGAN's
- * shapes (batch 64), against the plain WASM matmul of the same product in the same run, then one
- * whole DCGAN training step (D on a real and a fake batch, a non-saturating G update, Adam) with
- * its per-kernel profile. BENCH_REPS sets the repetitions per figure (default 7).
+ * `npm run bench:kernels`: the WASM kernels the trainer registers (src/trainer/kernels/) at the
+ * reference GANs' shapes, each against tfjs-backend-wasm's own kernel in the same run, then both
+ * reference GANs' training steps (bench/configs/*.gan.json, run by the trainer's own Gan) with
+ * their per-kernel profiles. BENCH_REPS sets the repetitions per figure (default 7).
+ *
+ * Kernel figures are the least CPU time of this process over the repetitions, the two kernels of
+ * a row timed alternately on fresh inputs (as in training, where weights change every step): the
+ * machine is shared, and CPU time leaves out the time other processes hold the core, which wall
+ * time does not. Step figures give both.
  */
+import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
-import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import type { KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { selectBackend } from '../src/trainer/backend';
+import { loadConfigFile, resolveConfigPaths } from '../src/trainer/configFile';
+import { loadData } from '../src/trainer/data';
+import { Gan } from '../src/trainer/gan';
+import { relaxedSimdAvailable } from '../src/trainer/kernels/wasmAssembler';
 import { im2colConv2D, stockWasmKernel } from '../src/trainer/kernels/wasmConv';
+import { stockWasmElementwiseKernel } from '../src/trainer/kernels/wasmElementwise';
+import { stockBatchMatMul } from '../src/trainer/kernels/wasmMatMul';
 
 const REPS = Number(process.env.BENCH_REPS ?? 7);
 const BATCH = 64;
+const CONFIGS = ['bench/configs/dcgan.gan.json', 'bench/configs/mlp2d.gan.json'];
 
 type Shape4 = [number, number, number, number];
+
+const cpuMs = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)];
 }
 
-/** One call of a kernel directly (no engine bookkeeping) on fresh inputs, in ms. */
-function timeOnce(kernelFunc: tf.KernelFunc, makeInputs: () => Record<string, tf.Tensor>, attrs: object): number {
+/** One call of a kernel directly (no engine bookkeeping) on fresh inputs: CPU ms. */
+function timeOnce(kernelFunc: KernelFunc, makeInputs: () => Record<string, tf.Tensor>, attrs: object): number {
   const backend = tf.backend();
   const inputs = makeInputs();
-  const start = performance.now();
+  const start = cpuMs();
   const out = kernelFunc({ inputs, backend, attrs: attrs as NamedAttrMap }) as TensorInfo;
-  const ms = performance.now() - start;
+  const ms = cpuMs() - start;
   backend.disposeData(out.dataId);
   tf.dispose(Object.values(inputs));
   return ms;
 }
 
-/**
- * Times a kernel and a reference alternately, a warm-up and REPS rounds, and keeps each one's
- * fastest: the machine is shared, and interference only ever adds time. Inputs are fresh every
- * call, as in training where the weights change every step (XNNPACK caches packed weights by
- * tensor id and would otherwise skip the packing).
- */
-function timePair(a: () => number, b: () => number): [number, number] {
-  let [bestA, bestB] = [Infinity, Infinity];
+/** A warm-up, then REPS rounds of each function alternately; each one's least time. */
+function timeAlternately(...runs: (() => number)[]): number[] {
+  const best = runs.map(() => Infinity);
   for (let i = 0; i <= REPS; i++) {
-    const [ta, tb] = [a(), b()];
-    if (i === 0) continue;
-    [bestA, bestB] = [Math.min(bestA, ta), Math.min(bestB, tb)];
+    runs.forEach((run, j) => {
+      const ms = run();
+      if (i > 0) best[j] = Math.min(best[j], ms);
+    });
   }
-  return [bestA, bestB];
+  return best;
 }
 
-function kernel(name: string): tf.KernelFunc {
+function kernel(name: string): KernelFunc {
   const config = tf.getKernel(name, 'wasm');
   if (!config) throw new Error(`no ${name} kernel for wasm`);
   return config.kernelFunc;
@@ -56,6 +70,33 @@ function kernel(name: string): tf.KernelFunc {
 
 const gflops = (flops: number, ms: number) => flops / ms / 1e6;
 const pad = (text: string | number, width: number) => String(text).padStart(width);
+const row = (cells: (string | number)[], first: number) => cells.map((c, i) => pad(c, i === 0 ? first : 10)).join('');
+
+function benchMatMul(): void {
+  const stock = stockBatchMatMul();
+  if (!stock) throw new Error('the stock BatchMatMul was not kept');
+  console.log(`\nBatchMatMul, fresh B every call: the heap GEMM (${relaxedSimdAvailable() ? 'with' : 'without'} FMA) vs the stock XNNPACK kernel (CPU ms)`);
+  console.log(row(['product m×k·k×n', 'heap ms', 'GFLOP/s', 'stock ms', 'GFLOP/s', 'speed-up'], 44));
+  const cases: [string, number, number, number][] = [
+    ['MLP G layer 100×400·400×400', 100, 400, 400],
+    ['MLP G dW 400×100·100×400', 400, 100, 400],
+    ['DCGAN G dense 64×100·100×6272', 64, 100, 6272],
+    ['DCGAN D dense 64×6272·6272×1', 64, 6272, 1],
+    ['D conv2 columns 3136×1024·1024×128', 3136, 1024, 128],
+    ['G convT1 3136×128·128×1024', 3136, 128, 1024],
+    ['D conv2 dW 1024×3136·3136×128', 1024, 3136, 128],
+  ];
+  for (const [name, m, k, n] of cases) {
+    const inputs = () => ({ a: tf.randomNormal([1, m, k]), b: tf.randomNormal([1, k, n]) });
+    const attrs = { transposeA: false, transposeB: false };
+    const [heap, xnn] = timeAlternately(
+      () => timeOnce(kernel('BatchMatMul'), inputs, attrs),
+      () => timeOnce(stock.kernelFunc, inputs, attrs),
+    );
+    const flops = 2 * m * k * n;
+    console.log(row([name, heap.toFixed(2), gflops(flops, heap).toFixed(1), xnn.toFixed(2), gflops(flops, xnn).toFixed(1), `${(xnn / heap).toFixed(2)}×`], 44));
+  }
+}
 
 interface Layer {
   name: string;
@@ -70,203 +111,119 @@ const LAYERS: Layer[] = [
   { name: 'D conv2 / G convT1 (14x14x64 <-> 7x7x128)', x: [BATCH, 14, 14, 64], filter: [4, 4, 64, 128] },
 ];
 
-function benchKernels(): void {
-  console.log(`WASM conv kernels, batch ${BATCH}, best of ${REPS} (ms, GFLOP/s; "matmul" = the plain WASM matmul of the same product, timed alternately)`);
-  console.log(['kernel', 'ms', 'GFLOP/s', 'matmul ms', 'GFLOP/s', 'ratio', 'stock ms'].map((h, i) => pad(h, i === 0 ? 34 : 10)).join(''));
+function benchConvolutions(): void {
+  console.log(`\nConvolution kernels, batch ${BATCH} (CPU ms; "stock" = tfjs-backend-wasm's own kernel)`);
+  console.log(row(['kernel', 'ms', 'GFLOP/s', 'stock ms', 'GFLOP/s', 'speed-up'], 36));
   const attrs = { strides: 2, pad: 'same', dataFormat: 'NHWC', dilations: 1, dimRoundingMode: undefined };
   for (const layer of LAYERS) {
     const [kh, kw, c, oc] = layer.filter;
     const [b, h, w] = layer.x;
     const out: Shape4 = [b, Math.ceil(h / 2), Math.ceil(w / 2), oc];
-    const positions = b * out[1] * out[2];
-    const depth = kh * kw * c;
-    const flops = 2 * positions * depth * oc;
+    const flops = 2 * b * out[1] * out[2] * kh * kw * c * oc;
     const x = () => tf.randomNormal(layer.x);
     const f = () => tf.randomNormal(layer.filter);
     const dy = () => tf.randomNormal(out);
-    const cases: { name: string; func: string; im2col?: boolean; inputs: () => Record<string, tf.Tensor>; attrs: object; product: [number, number, number] }[] =
-      [
-        { name: 'Conv2D (forward)', func: 'Conv2D', inputs: () => ({ x: x(), filter: f() }), attrs, product: [positions, depth, oc] },
-        // The registered Conv2D hands 8+ input channels to the stock kernel; its own path for comparison.
-        { name: '  Conv2D, im2col path', func: 'Conv2D', im2col: true, inputs: () => ({ x: x(), filter: f() }), attrs, product: [positions, depth, oc] },
-        {
-          name: 'Conv2DBackpropInput (dx, convT)',
-          func: 'Conv2DBackpropInput',
-          inputs: () => ({ dy: dy(), filter: f() }),
-          attrs: { ...attrs, inputShape: layer.x },
-          product: [positions, oc, depth],
-        },
-        {
-          name: 'Conv2DBackpropFilter (dW)',
-          func: 'Conv2DBackpropFilter',
-          inputs: () => ({ x: x(), dy: dy() }),
-          attrs: { ...attrs, filterShape: layer.filter },
-          product: [depth, positions, oc],
-        },
-      ];
+    const cases: { name: string; func: string; im2col?: boolean; inputs: () => Record<string, tf.Tensor>; attrs: object }[] = [
+      { name: 'Conv2D (forward)', func: 'Conv2D', inputs: () => ({ x: x(), filter: f() }), attrs },
+      // The registered Conv2D hands stride-1 convolutions over 8+ channels to the stock kernel; its own path for comparison.
+      { name: '  Conv2D, im2col path', func: 'Conv2D', im2col: true, inputs: () => ({ x: x(), filter: f() }), attrs },
+      {
+        name: 'Conv2DBackpropInput (dx, convT)',
+        func: 'Conv2DBackpropInput',
+        inputs: () => ({ dy: dy(), filter: f() }),
+        attrs: { ...attrs, inputShape: layer.x },
+      },
+      { name: 'Conv2DBackpropFilter (dW)', func: 'Conv2DBackpropFilter', inputs: () => ({ x: x(), dy: dy() }), attrs: { ...attrs, filterShape: layer.filter } },
+    ];
     console.log(layer.name);
     for (const k of cases) {
-      const [m, kk, n] = k.product;
-      const matMulInputs = () => ({ a: tf.randomNormal([1, m, kk]), b: tf.randomNormal([1, kk, n]) });
-      const [ms, matMs] = timePair(
-        () => timeOnce(k.im2col ? im2colConv2D : kernel(k.func), k.inputs, k.attrs),
-        () => timeOnce(kernel('BatchMatMul'), matMulInputs, { transposeA: false, transposeB: false }),
-      );
       const original = stockWasmKernel(k.func);
-      // The stock Conv2DBackpropInput takes ~0.2 s at the big shape: the best of two.
+      const ours = () => timeOnce(k.im2col ? im2colConv2D : kernel(k.func), k.inputs, k.attrs);
+      // The stock Conv2DBackpropInput takes ~0.3 s at the big shape: timed twice, not REPS times.
+      const [ms] = timeAlternately(ours);
       const stockMs = original ? Math.min(timeOnce(original.kernelFunc, k.inputs, k.attrs), timeOnce(original.kernelFunc, k.inputs, k.attrs)) : NaN;
-      const rate = gflops(flops, ms);
-      const matRate = gflops(flops, matMs);
-      console.log(
-        [
-          pad(`  ${k.name}`, 34),
-          pad(ms.toFixed(2), 10),
-          pad(rate.toFixed(1), 10),
-          pad(matMs.toFixed(2), 10),
-          pad(matRate.toFixed(1), 10),
-          pad(`${((100 * rate) / matRate).toFixed(0)}%`, 10),
-          pad(original ? stockMs.toFixed(2) : 'missing', 10),
-        ].join(''),
-      );
+      const cells = original ? [stockMs.toFixed(2), gflops(flops, stockMs).toFixed(1), `${(stockMs / ms).toFixed(2)}×`] : ['missing', '', ''];
+      console.log(row([`  ${k.name}`, ms.toFixed(2), gflops(flops, ms).toFixed(1), ...cells], 36));
     }
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// The reference DCGAN, written on tfjs-core ops (no tfjs-layers), trained with Adam(2e-4, β1 0.5).
-
-const LATENT = 100;
-const SLOPE = 0.2;
-const EPSILON = 1e-5;
-
-function normalInit(shape: number[], std = 0.02): tf.Variable {
-  return tf.variable(tf.randomNormal(shape, 0, std));
-}
-
-/**
- * Batch normalisation with the batch's statistics (training mode), written with broadcasting ops
- * as the trainer does (src/trainer/layerNetwork.ts): tf.batchNorm's gradient runs Tile, which
- * costs the WASM backend ~34 ms for a 64×14×14×64 batch.
- */
-function batchNorm(x: tf.Tensor, axes: number[], gamma: tf.Variable, beta: tf.Variable): tf.Tensor {
-  const { mean, variance } = tf.moments(x, axes);
-  const scale = tf.mul(tf.rsqrt(tf.add(variance, EPSILON)), gamma);
-  return tf.add(tf.mul(tf.sub(x, mean), scale), beta);
-}
-
-class Dcgan {
-  readonly g = {
-    dense: normalInit([LATENT, 7 * 7 * 128]),
-    gamma0: tf.variable(tf.ones([7 * 7 * 128])),
-    beta0: tf.variable(tf.zeros([7 * 7 * 128])),
-    convT1: normalInit([4, 4, 64, 128]),
-    gamma1: tf.variable(tf.ones([64])),
-    beta1: tf.variable(tf.zeros([64])),
-    convT2: normalInit([4, 4, 1, 64]),
-    bias2: tf.variable(tf.zeros([1])),
-  };
-  readonly d = {
-    conv1: normalInit([4, 4, 1, 64]),
-    bias1: tf.variable(tf.zeros([64])),
-    conv2: normalInit([4, 4, 64, 128]),
-    bias2: tf.variable(tf.zeros([128])),
-    dense: normalInit([7 * 7 * 128, 1]),
-    bias3: tf.variable(tf.zeros([1])),
-  };
-  private readonly optG = tf.train.adam(2e-4, 0.5);
-  private readonly optD = tf.train.adam(2e-4, 0.5);
-
-  generate(z: tf.Tensor2D): tf.Tensor4D {
-    const g = this.g;
-    const n = z.shape[0];
-    let h: tf.Tensor = tf.leakyRelu(batchNorm(tf.matMul(z, g.dense), [0], g.gamma0, g.beta0), SLOPE);
-    h = tf.reshape(h, [n, 7, 7, 128]);
-    h = tf.conv2dTranspose(h as tf.Tensor4D, g.convT1 as tf.Tensor4D, [n, 14, 14, 64], 2, 'same');
-    h = tf.leakyRelu(batchNorm(h, [0, 1, 2], g.gamma1, g.beta1), SLOPE);
-    h = tf.add(tf.conv2dTranspose(h as tf.Tensor4D, g.convT2 as tf.Tensor4D, [n, 28, 28, 1], 2, 'same'), g.bias2);
-    return tf.tanh(h) as tf.Tensor4D;
-  }
-
-  /** D's logits. */
-  discriminate(x: tf.Tensor4D): tf.Tensor2D {
-    const d = this.d;
-    let h: tf.Tensor = tf.leakyRelu(tf.add(tf.conv2d(x, d.conv1 as tf.Tensor4D, 2, 'same'), d.bias1), SLOPE);
-    h = tf.leakyRelu(tf.add(tf.conv2d(h as tf.Tensor4D, d.conv2 as tf.Tensor4D, 2, 'same'), d.bias2), SLOPE);
-    return tf.add(tf.matMul(tf.reshape(h, [x.shape[0], 7 * 7 * 128]), d.dense), d.bias3) as tf.Tensor2D;
-  }
-
-  /** One step: D on a real and a generated batch, then G through the updated D (non-saturating cost). */
-  step(real: tf.Tensor4D, z: tf.Tensor2D): void {
-    const fake = tf.tidy(() => this.generate(z));
-    const dCost = this.optD.minimize(
-      () => tf.add(tf.mean(tf.softplus(tf.neg(this.discriminate(real)))), tf.mean(tf.softplus(this.discriminate(fake)))),
-      true,
-      Object.values(this.d),
+function benchElementwise(): void {
+  const shape: Shape4 = [BATCH, 14, 14, 64];
+  console.log(`\nElement-wise kernels at ${shape.join('×')} (CPU ms)`);
+  console.log(row(['kernel', 'ms', 'stock ms', 'speed-up'], 36));
+  const x = () => ({ x: tf.randomNormal(shape) });
+  const cases: [string, string, () => Record<string, tf.Tensor>, object][] = [
+    ['LeakyRelu', 'LeakyRelu', x, { alpha: 0.2 }],
+    ['Sum over axes 0-2 (a bias gradient)', 'Sum', x, { axis: [0, 1, 2], keepDims: false }],
+    ['Mean over axes 0-2 (batch norm)', 'Mean', x, { axis: [0, 1, 2], keepDims: false }],
+    ['Identity (tfjs saves tensors so)', 'Identity', x, {}],
+    ['Transpose 64×6272', 'Transpose', () => ({ x: tf.randomNormal([BATCH, 6272]) }), { perm: [1, 0] }],
+  ];
+  for (const [name, func, inputs, attrs] of cases) {
+    const original = stockWasmElementwiseKernel(func);
+    if (!original) continue;
+    const [ms, stockMs] = timeAlternately(
+      () => timeOnce(kernel(func), inputs, attrs),
+      () => timeOnce(original.kernelFunc, inputs, attrs),
     );
-    fake.dispose();
-    const gCost = this.optG.minimize(() => tf.mean(tf.softplus(tf.neg(this.discriminate(this.generate(z))))), true, Object.values(this.g));
-    // Reading the costs is what a training loop does anyway; it also waits for all the work.
-    for (const cost of [dCost, gCost]) {
-      cost?.dataSync();
-      cost?.dispose();
-    }
+    console.log(row([name, ms.toFixed(3), stockMs.toFixed(3), `${(stockMs / Math.max(ms, 1e-3)).toFixed(1)}×`], 36));
   }
 }
 
-async function benchStep(): Promise<void> {
-  const gan = new Dcgan();
-  const batch = () => ({ real: tf.randomUniform([BATCH, 28, 28, 1], -1, 1) as tf.Tensor4D, z: tf.randomNormal([BATCH, LATENT]) as tf.Tensor2D });
-  const times: number[] = [];
-  for (let i = 0; i <= REPS; i++) {
-    const { real, z } = batch();
-    const start = performance.now();
-    gan.step(real, z);
-    if (i > 0) times.push(performance.now() - start);
-    tf.dispose([real, z]);
-  }
-  const [ms, best] = [median(times), Math.min(...times)];
-  const rate = (t: number) => ((BATCH * 1000) / t).toFixed(1);
-  console.log(
-    `\nDCGAN training step, batch ${BATCH}: median ${ms.toFixed(0)} ms = ${rate(ms)} samples/s, best ${best.toFixed(0)} ms = ${rate(best)} samples/s, of ${REPS} (PyTorch peer: 168-197 samples/s; goal >= 126)`,
-  );
-
-  const { real, z } = batch();
-  const before = tf.memory().numTensors;
-  const profile = await tf.profile(() => gan.step(real, z));
-  const leaked = tf.memory().numTensors - before;
-  tf.dispose([real, z]);
-  const byKernel = new Map<string, { ms: number; calls: number }>();
-  const byConv = new Map<string, { ms: number; calls: number }>();
-  let total = 0;
-  const add = (map: Map<string, { ms: number; calls: number }>, key: string, ms: number) => {
-    const entry = map.get(key) ?? { ms: 0, calls: 0 };
-    entry.ms += ms;
-    entry.calls++;
-    map.set(key, entry);
-  };
-  for (const k of profile.kernels) {
-    const ms = Number(k.kernelTimeMs);
-    total += ms;
-    add(byKernel, k.name, ms);
-    if (k.name.startsWith('Conv2D')) add(byConv, `${k.name} ${k.inputShapes.map((s) => s?.join('x')).join(' ')}`, ms);
-  }
-  console.log(
-    `Per-kernel profile of one step (tf.profile; ${profile.kernels.length} kernel calls, ${total.toFixed(0)} ms in kernels; tensors leaked: ${leaked}):`,
-  );
-  const table = (map: Map<string, { ms: number; calls: number }>, width: number) => {
-    for (const [name, { ms, calls }] of [...map].sort((a, b) => b[1].ms - a[1].ms)) {
-      if (ms < 0.5) continue;
-      console.log(`${pad(name, width)}${pad(calls, 8)}${pad(ms.toFixed(1), 10)}${pad(`${((100 * ms) / total).toFixed(1)}%`, 8)}`);
+/** The trainer's own training step on a reference config: timing, then its per-kernel profile. */
+async function benchStep(configPath: string): Promise<void> {
+  const file = path.resolve(__dirname, '..', configPath);
+  const config = resolveConfigPaths(await loadConfigFile(file), path.dirname(file));
+  const gan = new Gan(config, await loadData(config.data, path.dirname(file)));
+  const batch = config.training.batchSize;
+  try {
+    for (let i = 0; i < 3; i++) await gan.step(false);
+    const [walls, cpus]: number[][] = [[], []];
+    for (let i = 0; i < Math.max(REPS, 5); i++) {
+      const [wall, cpu] = [performance.now(), cpuMs()];
+      await gan.step(false);
+      walls.push(performance.now() - wall);
+      cpus.push(cpuMs() - cpu);
     }
-  };
-  console.log(`${pad('kernel', 24)}${pad('calls', 8)}${pad('ms', 10)}${pad('share', 8)}`);
-  table(byKernel, 24);
-  console.log(`\nConvolution kernels by input shapes (each includes its own matmul):`);
-  table(byConv, 60);
+    const rate = (ms: number) => ((batch * 1000) / ms).toFixed(0);
+    console.log(
+      `\n${path.basename(configPath)}, batch ${batch}: one step in ${Math.min(...cpus).toFixed(1)} ms CPU (${rate(Math.min(...cpus))} samples/s), wall best ${Math.min(...walls).toFixed(1)} ms, median ${median(walls).toFixed(1)} ms`,
+    );
+    // Per kernel, the least over several profiled steps (tf.profile times each kernel by the wall clock).
+    const best = new Map<string, { ms: number; calls: number }>();
+    let calls = 0;
+    for (let p = 0; p < 5; p++) {
+      const profile = await tf.profile(async () => {
+        await gan.step(false);
+      });
+      calls = profile.kernels.length;
+      const step = new Map<string, { ms: number; calls: number }>();
+      for (const k of profile.kernels) {
+        const entry = step.get(k.name) ?? { ms: 0, calls: 0 };
+        entry.ms += Number(k.kernelTimeMs);
+        entry.calls++;
+        step.set(k.name, entry);
+      }
+      for (const [name, entry] of step) if (!best.has(name) || entry.ms < (best.get(name) as { ms: number }).ms) best.set(name, entry);
+    }
+    const total = [...best.values()].reduce((sum, e) => sum + e.ms, 0);
+    console.log(`per-kernel profile (${calls} kernel calls a step, ${total.toFixed(0)} ms in kernels; each kernel's least of 5 profiled steps):`);
+    console.log(`${pad('kernel', 24)}${pad('calls', 8)}${pad('ms', 10)}${pad('share', 8)}`);
+    for (const [name, { ms, calls: n }] of [...best].sort((a, b) => b[1].ms - a[1].ms)) {
+      if (ms < 0.3) continue;
+      console.log(`${pad(name, 24)}${pad(n, 8)}${pad(ms.toFixed(1), 10)}${pad(`${((100 * ms) / total).toFixed(1)}%`, 8)}`);
+    }
+  } finally {
+    gan.dispose();
+  }
 }
 
 void (async () => {
   await selectBackend('wasm');
-  benchKernels();
-  await benchStep();
+  console.log(`WASM kernels, best of ${REPS}; relaxed-SIMD FMA ${relaxedSimdAvailable() ? 'on' : 'off'}`);
+  benchMatMul();
+  benchConvolutions();
+  benchElementwise();
+  for (const config of CONFIGS) await benchStep(config);
 })();

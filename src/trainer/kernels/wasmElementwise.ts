@@ -60,6 +60,11 @@ const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 /** The kernels replaced, by name, called where a case is not handled here. */
 const stock = new Map<string, KernelConfig>();
 
+/** The tfjs-backend-wasm kernel a kernel here replaced, if any (bench/kernels.ts compares them). */
+export function stockWasmElementwiseKernel(kernelName: string): KernelConfig | undefined {
+  return stock.get(kernelName);
+}
+
 function callStock(kernelName: string, args: Parameters<KernelFunc>[0]): TensorInfo | TensorInfo[] {
   const original = stock.get(kernelName);
   if (!original) throw new Error(`wasmElementwise: no stock ${kernelName} kernel`);

@@ -23,6 +23,12 @@ import type { WasmBackend } from './wasmElementwise';
 const KERNEL = 'BatchMatMul';
 const BACKEND = 'wasm';
 let installed = false;
+let stock: KernelConfig | undefined;
+
+/** tfjs-backend-wasm's own BatchMatMul (XNNPACK), kept for comparison (bench/kernels.ts). */
+export function stockBatchMatMul(): KernelConfig | undefined {
+  return stock;
+}
 
 /** Swaps the last two axes of a tensor, with the Transpose kernel registered when it runs (wasmElementwise's). */
 function transposeLastTwo(x: TensorInfo, backend: tf.KernelBackend): TensorInfo {
@@ -87,6 +93,7 @@ export function installWasmMatMul(): void {
   if (installed) return;
   const original = tf.getKernel(KERNEL, BACKEND);
   if (!original) return;
+  stock = original;
   const matMul = original.kernelFunc;
   const replacement: KernelConfig = {
     ...original,
