@@ -182,7 +182,7 @@ describe('training improvements through one training step (hand-set weights, pla
     gan.dispose();
   });
 
-  it('feature matching: G minimizes ‖E f(x) - E f(G(z))‖² on D’s hidden layer (§3.1), and reports it', async () => {
+  it('feature matching: G minimizes ‖E f(x) - E f(G(z))‖² on D’s chosen layer, mlp or layers (§3.1), and reports it', async () => {
     const c = config({ training: { featureMatching: { layer: 0 } } }, { depth: 1, width: 3, activation: 'tanh' });
     const d0: Params = {
       'dense0/kernel': [0.5, -0.3, 0.8, 0.2, 0.7, -0.6],
@@ -192,21 +192,39 @@ describe('training improvements through one training step (hand-set weights, pla
     };
     const features = (d: Params, x: number[][]) => addBias(matmul(x, d['dense0/kernel'], 3), d['dense0/bias']).map((r) => r.map(Math.tanh));
     const score = (d: Params, x: number[][]) => addBias(matmul(features(d, x), d['output/kernel'], 1), d['output/bias']).map((r) => r[0]);
-    const gan = await fixedGan(c, d0);
-    const result = await gan.step(false);
     const lossD = (d: Params) => crossEntropyD(score(d, REAL), score(d, generate(G0, Z_CRITIC)));
-    close(result.dLoss, lossD(d0), 'dLoss');
     const d1 = sgdStep(d0, gradient(lossD, d0));
-    closeParams(values(gan, 'discriminator'), d1, 'D after');
     const fm = (g: Params) => {
       const real = features(d1, REAL);
       const fake = features(d1, generate(g, Z_GENERATOR));
       return [0, 1, 2].reduce((s, j) => s + (mean(real.map((r) => r[j])) - mean(fake.map((r) => r[j]))) ** 2, 0);
     };
-    close(result.gLoss, fm(G0), 'gLoss');
-    close(result.featureMatching!, fm(G0), 'featureMatching');
-    closeParams(values(gan, 'generator'), sgdStep(G0, gradient(fm, G0)), 'G after');
-    gan.dispose();
+    // The same D as a layers stack: its layer 1 (the tanh) is the mlp's hidden layer 0.
+    const layers = config(
+      { training: { featureMatching: { layer: 1 } } },
+      { type: 'layers', init: { type: 'uniform-fan-in' }, layers: [{ type: 'dense', units: 3 }, { type: 'tanh' }, { type: 'dense', units: 1 }] },
+    );
+    const names = {
+      'dense0/kernel': 'layer0-dense/kernel',
+      'dense0/bias': 'layer0-dense/bias',
+      'output/kernel': 'layer2-dense/kernel',
+      'output/bias': 'layer2-dense/bias',
+    };
+    for (const [cfg, rename] of [
+      [c, (p: Params) => p],
+      [layers, (p: Params) => Object.fromEntries(Object.entries(p).map(([k, v]) => [names[k as keyof typeof names], v]))],
+    ] as const) {
+      const what = cfg.discriminator.type;
+      const gan = await fixedGan(cfg, rename(d0));
+      const result = await gan.step(false);
+      close(result.dLoss, lossD(d0), `${what}: dLoss`);
+      closeParams(values(gan, 'discriminator'), rename(d1), `${what}: D after`);
+      close(result.gLoss, fm(G0), `${what}: gLoss`);
+      close(result.featureMatching!, fm(G0), `${what}: featureMatching`);
+      closeParams(values(gan, 'generator'), sgdStep(G0, gradient(fm, G0)), `${what}: G after`);
+      assert.throws(() => tf.tidy(() => gan.discriminator.features(tf.zeros([1, 2]), false, 3)), /no (hidden )?layer 3/);
+      gan.dispose();
+    }
   });
 
   const T0 = [0.3, -0.5, 0.8, 0.1, -0.2, 0.6, 0.4, -0.7];
