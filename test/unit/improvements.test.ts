@@ -632,6 +632,33 @@ describe('exact resume with the stateful improvements (historical averages, spec
     second.dispose();
   });
 
+  it('a checkpoint without historical averages (a fork that turns it on) starts them from the restored weights, t = 1', async () => {
+    const base = {
+      name: 'fork',
+      seed: 2,
+      data: { type: 'ring' },
+      generator: { type: 'mlp', depth: 1, width: 4 },
+      discriminator: { type: 'mlp', depth: 1, width: 4 },
+    };
+    const [plain, averaged] = [validateConfig(base), validateConfig({ ...base, training: { historicalAveraging: 0.1 } })];
+    assert.ok(plain.ok && averaged.ok);
+    const first = new Gan(plain.config, await loadData(plain.config.data, '.'));
+    for (let i = 0; i < 2; i++) await first.step(false);
+    const runDir = path.join(dir, 'fork');
+    await saveCheckpoint(runDir, first, 2, 1);
+    const trained = first.generator.trainableVariables().map((v) => Array.from(v.dataSync()));
+    first.dispose();
+    const second = new Gan(averaged.config, await loadData(averaged.config.data, '.'));
+    await restoreCheckpoint(runDir, 2, second);
+    const averages = second.historicalAverages!.namedVariables().filter(({ name }) => name.startsWith('generator/historicalAverage/'));
+    assert.deepEqual(
+      averages.filter(({ name }) => !name.endsWith('count')).map(({ variable }) => Array.from(variable.dataSync())),
+      trained,
+    );
+    assert.deepEqual(Array.from(averages.find(({ name }) => name.endsWith('count'))!.variable.dataSync()), [1]);
+    second.dispose();
+  });
+
   it('metrics.jsonl carries featureMatching and spectralNorm', async () => {
     const configPath = path.join(dir, 'metrics.gan.json');
     await writeFile(
