@@ -368,7 +368,9 @@ describe('heap GEMM (the microkernels behind BatchMatMul)', () => {
     ];
     for (let i = 0; i < 40; i++) shapes.push([1 + random.int(70), random.int(300), 4 * (1 + random.int(30))]);
     for (const fma of variants) {
-      for (const [m, k, n] of shapes) {
+      for (const [index, [m, k, n]] of shapes.entries()) {
+        // Every other product with A stored transposed ([k][m]), as dW = xᵀ·dy reads it.
+        const transposedA = index % 2 === 1;
         const floats = m * k + k * n + m * n + panelFloats(n, k) + 64;
         const memory = new WebAssembly.Memory({ initial: Math.ceil((4 * floats) / 65536) + 1 });
         const g = heapGemm(memory, fma);
@@ -379,17 +381,21 @@ describe('heap GEMM (the microkernels behind BatchMatMul)', () => {
         random.fillNormal(heap.subarray(a, a + m * k));
         random.fillNormal(heap.subarray(b, b + k * n));
         heap.fill(NaN, c, c + m * n);
-        gemm(g, 4 * a, 4 * b, 4 * c, m, n, k, 4 * panels);
+        gemm(g, 4 * a, 4 * b, 4 * c, m, n, k, 4 * panels, { transposedA });
+        const aAt = (r: number, j: number) => a + (transposedA ? j * m + r : r * k + j);
         for (let r = 0; r < m; r++) {
           for (let col = 0; col < n; col++) {
             let [sum, magnitude] = [0, 0];
             for (let j = 0; j < k; j++) {
-              const product = heap[a + r * k + j] * heap[b + j * n + col];
+              const product = heap[aAt(r, j)] * heap[b + j * n + col];
               sum += product;
               magnitude += Math.abs(product);
             }
             const got = heap[c + r * n + col];
-            assert.ok(Math.abs(got - sum) <= 1.2e-7 * (k + 2) * magnitude + 1e-30, `${m}x${k}x${n} fma ${fma} [${r}, ${col}]: ${got} vs ${sum}`);
+            assert.ok(
+              Math.abs(got - sum) <= 1.2e-7 * (k + 2) * magnitude + 1e-30,
+              `${m}x${k}x${n} fma ${fma} transposed A ${transposedA} [${r}, ${col}]: ${got} vs ${sum}`,
+            );
           }
         }
       }

@@ -33,6 +33,7 @@ import {
   relaxedSimdAvailable,
   orElse,
   set,
+  shuffle,
   sub,
   V128,
   vLoad,
@@ -99,6 +100,68 @@ export function microKernel(rows: number, vectors: number, fma: boolean): Assemb
     [v128Locals, V128],
   ];
   return { name: `micro${rows}x${4 * vectors}`, params: [I32, I32, I32, I32, I32, I32, I32], locals, code };
+}
+
+/**
+ * microT{rows}x{4·vectors}(a, panel, c, k, lda, ldc, accumulate): the same product with A stored
+ * transposed (A[r][k] at a + k·lda + 4r): the four rows' values at one k are one vector load,
+ * spread to the lanes by shuffles. dW = xᵀ·dy and a convolution's filter gradient multiply so,
+ * without transposing x first.
+ */
+export function microKernelTransposed(rows: number, vectors: number, fma: boolean): AssembledFunction {
+  const [a, panel, c, k, lda, ldc, accumulate] = [0, 1, 2, 3, 4, 5, 6];
+  const [a1, a2, a3, cRow] = [7, 8, 9, 10];
+  let next = 11;
+  const acc = Array.from({ length: rows }, () => Array.from({ length: vectors }, () => next++));
+  const bv = Array.from({ length: vectors }, () => next++);
+  const [av, column] = [next++, next++];
+  const v128Locals = next - 11;
+  const panelRow = 16 * vectors;
+  const kRows = [a, a1, a2, a3];
+
+  /** One k: the panel row at byte offset `bOffset`, the rows' values at k in A's row at pointer `ap`. */
+  const step = (bOffset: number, ap: number) => [
+    ...bv.flatMap((v, j) => [...get(panel), ...vLoad(bOffset + 16 * j), ...set(v)]),
+    ...(rows > 1 ? [...get(ap), ...vLoad(), ...set(column)] : []),
+    ...acc.flatMap((row, r) => [
+      ...(rows > 1 ? [...get(column), ...get(column), ...shuffle([r, r, r, r])] : [...get(ap), ...load32Splat()]),
+      ...set(av),
+      ...bv.flatMap((v, j) =>
+        fma
+          ? [...get(av), ...get(v), ...get(row[j]), ...f32x4RelaxedMadd, ...set(row[j])]
+          : [...get(row[j]), ...get(av), ...get(v), ...f32x4Mul, ...f32x4Add, ...set(row[j])],
+      ),
+    ]),
+  ];
+  const cAt = (r: number) => (r === 0 ? [...get(c), ...set(cRow)] : [...get(cRow), ...get(ldc), ...add, ...set(cRow)]);
+  const nextRow = (from: number, to: number) => [...get(from), ...get(lda), ...add, ...set(to)];
+  const code = [
+    ...get(accumulate),
+    ...ifVoid,
+    ...acc.flatMap((row, r) => [...cAt(r), ...row.flatMap((v, j) => [...get(cRow), ...vLoad(16 * j), ...set(v)])]),
+    ...orElse,
+    ...acc.flat().flatMap((v) => [...vZero, ...set(v)]),
+    ...end,
+    ...whileLoop(
+      [...get(k), ...i32(4), ...geU],
+      [
+        ...nextRow(a, a1),
+        ...nextRow(a1, a2),
+        ...nextRow(a2, a3),
+        ...[0, 1, 2, 3].flatMap((s) => step(s * panelRow, kRows[s])),
+        ...nextRow(a3, a),
+        ...bump(panel, 4 * panelRow),
+        ...bump(k, -4),
+      ],
+    ),
+    ...whileLoop([...i32(0), ...get(k), ...ltU], [...step(0, a), ...nextRow(a, a), ...bump(panel, panelRow), ...bump(k, -1)]),
+    ...acc.flatMap((row, r) => [...cAt(r), ...row.flatMap((v, j) => [...get(cRow), ...get(v), ...vStore(16 * j)])]),
+  ];
+  const locals: [number, ValueType][] = [
+    [4, I32],
+    [v128Locals, V128],
+  ];
+  return { name: `microT${rows}x${4 * vectors}`, params: [I32, I32, I32, I32, I32, I32, I32], locals, code };
 }
 
 /** Columns per panel of B: 4 rows × 12 columns of sums (12 registers) measured fastest (46 GF/s with FMA in L1, 4×8: 39). */
@@ -181,17 +244,18 @@ const KERNELS = [
  * (1-row ones for the last m % 4 rows). The loops are here rather than in JS because a call from
  * JS costs about what a microkernel with a small k computes.
  */
-function blockFunction(): AssembledFunction {
+function blockFunction(transposedA: boolean): AssembledFunction {
   const [a, panels, c, m, n, k, lda, ldc, accumulate] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
   const [i0, i1, j, i, panel, width, aAt, cAt] = [9, 10, 11, 12, 13, 14, 15, 16];
   /** aAt, cAt for row i, then the kernel for this panel's width (an if takes no operands, so each branch pushes the arguments). */
   const callMicro = (rows: number) => {
     const args = [aAt, panel, cAt, k, lda, ldc, accumulate].flatMap(get);
-    const kernel = (vectors: number) => call(KERNELS.findIndex(([r, v]) => r === rows && v === vectors));
+    const kernel = (vectors: number) => call((transposedA ? KERNELS.length : 0) + KERNELS.findIndex(([r, v]) => r === rows && v === vectors));
     return [
+      // Row i of A: i rows down, or (stored transposed) i floats along.
       ...get(a),
       ...get(i),
-      ...get(lda),
+      ...(transposedA ? i32(4) : get(lda)),
       ...mul,
       ...add,
       ...set(aAt),
@@ -271,7 +335,7 @@ function blockFunction(): AssembledFunction {
       ],
     ),
   ];
-  return { name: 'block', params: [I32, I32, I32, I32, I32, I32, I32, I32, I32], locals: [[8, I32]], code };
+  return { name: transposedA ? 'blockTransposed' : 'block', params: [I32, I32, I32, I32, I32, I32, I32, I32, I32], locals: [[8, I32]], code };
 }
 
 type Micro = (a: number, panel: number, c: number, k: number, lda: number, ldc: number, accumulate: number) => void;
@@ -285,10 +349,17 @@ export interface HeapGemm {
   micro1x4: Micro;
   pack(b: number, panels: number, k: number, n: number, ldb: number): void;
   block(a: number, panels: number, c: number, m: number, n: number, k: number, lda: number, ldc: number, accumulate: number): void;
+  blockTransposed(a: number, panels: number, c: number, m: number, n: number, k: number, lda: number, ldc: number, accumulate: number): void;
 }
 
 export function gemmFunctions(fma: boolean): AssembledFunction[] {
-  return [...KERNELS.map(([rows, vectors]) => microKernel(rows, vectors, fma)), packFunction(), blockFunction()];
+  return [
+    ...KERNELS.map(([rows, vectors]) => microKernel(rows, vectors, fma)),
+    ...KERNELS.map(([rows, vectors]) => microKernelTransposed(rows, vectors, fma)),
+    packFunction(),
+    blockFunction(false),
+    blockFunction(true),
+  ];
 }
 
 const instances = new Map<boolean, WeakMap<WebAssembly.Memory, HeapGemm | null>>();
@@ -317,27 +388,35 @@ function zeros(g: HeapGemm, c: number, m: number, n: number, ldc: number, scratc
 }
 
 /**
- * C[m][n] = A[m][k]·B[k][n], row-major with the given row strides (bytes), byte addresses;
- * n a multiple of 4; `panels` a scratch of panelFloats(n, k) floats.
+ * Layout of the operands, in bytes: row strides (defaults: dense rows), and whether A is stored
+ * transposed ([k][m], so A[i][j] is at a + j·lda + 4i).
  */
-export function gemm(
-  g: HeapGemm,
-  a: number,
-  b: number,
-  c: number,
-  m: number,
-  n: number,
-  k: number,
-  panels: number,
-  lda = 4 * k,
-  ldb = 4 * n,
-  ldc = 4 * n,
-): void {
+export interface Layout {
+  lda?: number;
+  ldb?: number;
+  ldc?: number;
+  transposedA?: boolean;
+}
+
+/** A's rows from depth k0 on, and the block routine that reads A so. */
+function aOperand(g: HeapGemm, a: number, m: number, k: number, layout: Layout) {
+  const transposed = layout.transposedA ?? false;
+  const lda = layout.lda ?? 4 * (transposed ? m : k);
+  return { lda, at: (k0: number) => (transposed ? a + k0 * lda : a + 4 * k0), block: transposed ? g.blockTransposed : g.block };
+}
+
+/**
+ * C[m][n] = A[m][k]·B[k][n], row-major (A possibly stored transposed), byte addresses; n a
+ * multiple of 4; `panels` a scratch of panelFloats(n, k) floats.
+ */
+export function gemm(g: HeapGemm, a: number, b: number, c: number, m: number, n: number, k: number, panels: number, layout: Layout = {}): void {
+  const { lda, at, block } = aOperand(g, a, m, k, layout);
+  const [ldb, ldc] = [layout.ldb ?? 4 * n, layout.ldc ?? 4 * n];
   if (k === 0) zeros(g, c, m, n, ldc, panels);
   for (let k0 = 0; k0 < k; k0 += DEPTH_BLOCK) {
     const kk = Math.min(DEPTH_BLOCK, k - k0);
     g.pack(b + k0 * ldb, panels, kk, n, ldb);
-    g.block(a + 4 * k0, panels, c, m, n, kk, lda, ldc, k0 > 0 ? 1 : 0);
+    block(at(k0), panels, c, m, n, kk, lda, ldc, k0 > 0 ? 1 : 0);
   }
 }
 
@@ -359,11 +438,12 @@ export function multiplyPacked(
   n: number,
   k: number,
   accumulate: boolean,
-  lda = 4 * k,
-  ldc = 4 * n,
+  layout: Layout = {},
 ): void {
+  const { lda, at, block } = aOperand(g, a, m, k, layout);
+  const ldc = layout.ldc ?? 4 * n;
   if (k === 0 && !accumulate) zeros(g, c, m, n, ldc, panels);
   for (let k0 = 0; k0 < k; k0 += DEPTH_BLOCK) {
-    g.block(a + 4 * k0, panels + 4 * k0 * n, c, m, n, Math.min(DEPTH_BLOCK, k - k0), lda, ldc, accumulate || k0 > 0 ? 1 : 0);
+    block(at(k0), panels + 4 * k0 * n, c, m, n, Math.min(DEPTH_BLOCK, k - k0), lda, ldc, accumulate || k0 > 0 ? 1 : 0);
   }
 }
