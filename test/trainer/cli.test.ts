@@ -81,7 +81,8 @@ describe('gan-workbench CLI', () => {
     const samples = (await readdir(path.join(runDir, 'samples'))).sort();
     assert.deepEqual(samples, ['real.json', 'step-00000000.json', 'step-00000100.json', 'step-00000200.json', 'step-00000300.json']);
     const last = await readJson<PointSamples>(path.join(runDir, 'samples', 'step-00000300.json'));
-    assert.equal(last.points.length, 500);
+    // The example evaluates on 2,500 samples, as the PacGAN protocol does.
+    assert.equal(last.points.length, 2500);
     assert.ok(last.points.every((p) => p.length === 2 && p.every(Number.isFinite)));
     assert.deepEqual(await readdir(path.join(runDir, 'checkpoints')), ['step-00000300']);
     assert.deepEqual((await readdir(path.join(runDir, 'checkpoints', 'step-00000300'))).sort(), ['manifest.json', 'weights.bin']);
@@ -94,7 +95,7 @@ describe('gan-workbench CLI', () => {
     assert.equal(snapshot.metrics.length, 30);
     assert.equal(snapshot.latestHistogram?.step, 300);
     assert.equal(snapshot.latestSamples?.step, 300);
-    assert.equal(snapshot.realPoints?.length, 500);
+    assert.equal(snapshot.realPoints?.length, 2500);
 
     // `sample` draws from the run's generator.
     const pts = path.join(work, 'pts.json');
