@@ -43,7 +43,7 @@ describe('health alerts in a real VS Code', () => {
     await monitor.waitForSelector('#alerts li[data-kind="mode-collapse"]', { timeout: 30_000 });
     assert.match((await monitor.textContent('#alerts')) ?? '', /mode collapse: G covers \d of 8 modes.*Usually helps: pack D's inputs/);
     // The side panel's monitor, first shown now, follows the run too.
-    const view = await vscode.monitorViewFrame(30_000);
+    const view = await vscode.monitorViewFrame(90_000);
     await view.waitForFunction(() => Number(document.querySelector('#loss-chart')?.getAttribute('data-point-count') ?? 0) > 10, undefined, { timeout: 30_000 });
     await vscode.screenshot('alerting-run.png');
     assert.equal(await page.locator('.notification-toast', { hasText: 'mode collapse' }).count(), 1, 'told once');

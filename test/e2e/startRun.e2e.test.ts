@@ -44,7 +44,7 @@ describe('GAN: Start GAN run in a real VS Code', () => {
     });
     assert.ok((await points()) > first, 'the chart grows while the run trains');
     assert.equal(await monitor.textContent('#status'), 'running');
-    assert.match((await monitor.textContent('#step')) ?? '', /^step [\d,]+ \/ 3,000$/);
+    assert.match((await monitor.textContent('#step')) ?? '', /^step [\d,]+ \/ 6,000$/, "the example's 6,000 steps");
     await monitor.waitForSelector('#scatter-chart[data-step]:not([data-step=""])', { timeout: 30_000 });
     await monitor.waitForSelector('#histogram-chart[data-step]:not([data-step=""])', { timeout: 60_000 });
     assert.equal(await monitor.locator('.uplot').count(), 2);

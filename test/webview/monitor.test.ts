@@ -101,6 +101,29 @@ describe('run monitor webview', () => {
     await page.close();
   });
 
+  it('keeps the slider on an older grid while it loads, even as newer grids arrive', async () => {
+    const page = await openMonitor(browser, 'dark');
+    const grid = (step: number) => ({ step, image: `data:image/png;base64,${Buffer.from(`grid ${step}`).toString('base64')}` });
+    await load(page, { ...snapshot({ dataDimension: 784 }), imageSteps: [0, 50, 100], latestImage: grid(100), realImage: grid(-1).image });
+    const shown = () => page.getAttribute('#sample-grid', 'data-step');
+    assert.equal(await shown(), '100');
+    await page.locator('#sample-step').fill('0');
+    // (The pointer leaves the slider, as after a drag.)
+    await page.locator('#sample-step').blur();
+    assert.deepEqual((await posted(page)).slice(-1), [{ type: 'monitor/requestImage', step: 0 }]);
+    // A newer grid arrives before the answer: the slider stays on step 0.
+    await send(page, { type: 'monitor/didUpdateImage', samples: grid(150) });
+    assert.equal(await page.inputValue('#sample-step'), '0');
+    await send(page, { type: 'monitor/didLoadImage', samples: grid(0) });
+    assert.equal(await shown(), '0');
+    assert.match((await page.textContent('#sample-step-text')) ?? '', /^0 of 150$/);
+    // Back to the end: it follows the newest again.
+    await page.locator('#sample-step').fill('3');
+    assert.equal(await shown(), '150');
+    await send(page, { type: 'monitor/didUpdateImage', samples: grid(200) });
+    assert.equal(await shown(), '200');
+  });
+
   it('lists health alerts with their advice, as text, and adds one raised live', async () => {
     const page = await openMonitor(browser, 'dark');
     assert.equal(await page.isVisible('#alerts'), false, 'no alerts, no list');

@@ -61,6 +61,8 @@ const state: {
   realImage: string | null;
   /** The slider sits on the newest grid and moves with new ones. */
   followNewest: boolean;
+  /** The older step the slider was moved to (its grid may still be loading). */
+  selectedStep: number | null;
 } = {
   run: null,
   cost: null,
@@ -75,6 +77,7 @@ const state: {
   shownImage: null,
   realImage: null,
   followNewest: true,
+  selectedStep: null,
 };
 
 function element<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
@@ -171,6 +174,7 @@ stepSlider.addEventListener('input', () => {
   const step = state.imageSteps[index];
   if (step === undefined) return;
   state.followNewest = index === state.imageSteps.length - 1;
+  state.selectedStep = state.followNewest ? null : step;
   if (state.followNewest && state.newestImage) {
     state.shownImage = state.newestImage;
     renderImages();
@@ -570,8 +574,10 @@ function renderImages(): void {
   imageCard.body.dataset.step = shown ? String(shown.step) : '';
   stepSlider.max = String(Math.max(0, state.imageSteps.length - 1));
   stepSlider.disabled = state.imageSteps.length < 2;
-  const index = shown ? state.imageSteps.indexOf(shown.step) : -1;
-  if (index >= 0 && (state.followNewest || document.activeElement !== stepSlider)) stepSlider.value = String(index);
+  // The slider stays where it was put while that step's grid loads, even as new grids arrive.
+  const target = state.followNewest ? shown?.step : (state.selectedStep ?? shown?.step);
+  const index = target === undefined ? -1 : state.imageSteps.indexOf(target);
+  if (index >= 0) stepSlider.value = String(index);
   sliderText.textContent = shown
     ? `${shown.step.toLocaleString('en-US')} of ${(state.imageSteps[state.imageSteps.length - 1] ?? shown.step).toLocaleString('en-US')}`
     : '';
@@ -639,6 +645,7 @@ function onMessage(message: HostToMonitorMessage): void {
       state.shownImage = snapshot.latestImage;
       state.realImage = snapshot.realImage;
       state.followNewest = true;
+      state.selectedStep = null;
       stopButton.textContent = 'Stop';
       renderAll();
       break;
@@ -672,7 +679,7 @@ function onMessage(message: HostToMonitorMessage): void {
     }
     case 'monitor/didLoadImage':
       // Only the step the slider is on now (an answer to an older move is dropped).
-      if (!state.followNewest && state.imageSteps[Number(stepSlider.value)] === message.samples.step) {
+      if (!state.followNewest && state.selectedStep === message.samples.step) {
         state.shownImage = message.samples;
         renderImages();
       }
