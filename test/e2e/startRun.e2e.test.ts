@@ -70,7 +70,7 @@ describe('GAN: Start GAN run in a real VS Code', () => {
     assert.equal(security.commandLinks, 0);
 
     // The status bar item follows the active run.
-    const statusItem = page.locator('.statusbar-item', { hasText: /GAN \d+\/3000/ });
+    const statusItem = page.locator('.statusbar-item', { hasText: /GAN \d+\/6000/ });
     await statusItem.first().waitFor({ timeout: 15_000 });
 
     await vscode.screenshot('monitor-running.png');
