@@ -16,6 +16,7 @@ import { layerShapes } from '../protocol/layersConfig';
 import type { BackendChoice } from '../protocol/runDirectory';
 import type { DataSource } from './data';
 import type { Gan } from './gan';
+import { BATCH_NORM_EPSILON } from './batchNorm';
 import { restoreRun } from './sample';
 import type { OutputActivation } from './mlp';
 
@@ -32,9 +33,7 @@ export interface ExportOptions {
 export const MODEL_FILE = 'model.json';
 export const WEIGHTS_FILE = 'group1-shard1of1.bin';
 
-/** Must match mlp.ts: tfjs-layers' BatchNormalization takes the same epsilon... */
-const BATCH_NORM_EPSILON = 1e-5;
-/** ...but its momentum weighs the old average (Keras convention): 1 − PyTorch's 0.1. */
+/** tfjs-layers' BatchNormalization takes the trainer's epsilon, but its momentum weighs the old average (Keras convention): 1 − PyTorch's 0.1. */
 const KERAS_BATCH_NORM_MOMENTUM = 0.9;
 
 interface LayerJson {

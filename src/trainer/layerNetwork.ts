@@ -5,6 +5,7 @@
  * directory deal in flat samples, and each network reshapes to the image shape it needs.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { BATCH_NORM_EPSILON, trainingBatchNorm } from './batchNorm';
 import type { NetworkConfig } from '../protocol/config';
 import type { InitConfig, LayerConfig } from '../protocol/layersConfig';
 import { layerShapes } from '../protocol/layersConfig';
@@ -41,10 +42,6 @@ export interface Network {
   namedVariables(): NamedVariable[];
   dispose(): void;
 }
-
-const BATCH_NORM_EPSILON = 1e-5;
-/** Weight of the newest batch in the running averages (PyTorch's default momentum). */
-const BATCH_NORM_MOMENTUM = 0.1;
 
 type Dense = { config: Extract<LayerConfig, { type: 'dense' }>; kernel: tf.Variable; bias: tf.Variable | null };
 type Conv = {
@@ -268,26 +265,7 @@ export class LayerNetwork implements Network {
       const scale = tf.mul(tf.rsqrt(tf.add(norm.runningVariance, BATCH_NORM_EPSILON)), norm.gamma);
       return tf.add(tf.mul(tf.sub(x, norm.runningMean), scale), norm.beta);
     }
-    // Statistics per feature: over the batch, and over height and width after a convolution.
-    const axes = [...Array(x.rank - 1).keys()];
-    if (norm.config.virtual && this.reference) {
-      // Virtual batch norm: the reference rows (first) give the statistics; sampling reuses them through the running averages.
-      const rows = this.reference.shape[0];
-      const stats = tf.moments(tf.slice(x, [0, ...x.shape.slice(1).map(() => 0)], [rows, ...x.shape.slice(1).map(() => -1)]), axes);
-      norm.runningMean.assign(stats.mean);
-      norm.runningVariance.assign(stats.variance);
-      const scale = tf.mul(tf.rsqrt(tf.add(stats.variance, BATCH_NORM_EPSILON)), norm.gamma);
-      return tf.add(tf.mul(tf.sub(x, stats.mean), scale), norm.beta);
-    }
-    const { mean, variance } = tf.moments(x, axes);
-    const n = x.size / x.shape[x.rank - 1];
-    const unbiased = n > 1 ? tf.mul(variance, n / (n - 1)) : variance;
-    const blend = (running: tf.Variable, batch: tf.Tensor) => tf.add(tf.mul(running, 1 - BATCH_NORM_MOMENTUM), tf.mul(batch, BATCH_NORM_MOMENTUM));
-    norm.runningMean.assign(blend(norm.runningMean, mean));
-    norm.runningVariance.assign(blend(norm.runningVariance, unbiased));
-    // Broadcasting ops rather than tf.batchNorm, whose gradient tiles its inputs (slow on WASM).
-    const scale = tf.mul(tf.rsqrt(tf.add(variance, BATCH_NORM_EPSILON)), norm.gamma);
-    return tf.add(tf.mul(tf.sub(x, mean), scale), norm.beta);
+    return trainingBatchNorm(x, norm, norm.config.virtual && this.reference ? this.reference.shape[0] : null);
   }
 
   trainableVariables(): tf.Variable[] {

@@ -3,6 +3,7 @@
  * state (batch-norm running averages) is named and can be checkpointed and restored exactly.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { BATCH_NORM_EPSILON, trainingBatchNorm, type BatchNormVariables } from './batchNorm';
 import type { MlpNetworkConfig } from '../protocol/config';
 import type { Conditioning } from './conditioning';
 import { checkLabels } from './conditioning';
@@ -19,16 +20,7 @@ interface DenseLayer {
   bias: tf.Variable;
 }
 
-interface BatchNormLayer {
-  gamma: tf.Variable;
-  beta: tf.Variable;
-  runningMean: tf.Variable;
-  runningVariance: tf.Variable;
-}
-
-const BATCH_NORM_EPSILON = 1e-5;
-/** Weight of the newest batch in the running averages (PyTorch's default momentum). */
-const BATCH_NORM_MOMENTUM = 0.1;
+type BatchNormLayer = BatchNormVariables;
 
 export type OutputActivation = 'linear' | 'tanh' | 'sigmoid';
 
@@ -135,25 +127,7 @@ export class Mlp {
     if (!training) {
       return tf.batchNorm(x, norm.runningMean, norm.runningVariance, norm.beta, norm.gamma, BATCH_NORM_EPSILON) as tf.Tensor2D;
     }
-    if (this.reference) {
-      // Virtual batch norm: the reference rows (first) give the statistics; sampling reuses them through the running averages.
-      const stats = tf.moments(tf.slice(x, [0, 0], [this.reference.shape[0], -1]), 0);
-      norm.runningMean.assign(stats.mean);
-      norm.runningVariance.assign(stats.variance);
-      const scale = tf.mul(tf.rsqrt(tf.add(stats.variance, BATCH_NORM_EPSILON)), norm.gamma);
-      return tf.add(tf.mul(tf.sub(x, stats.mean), scale), norm.beta) as tf.Tensor2D;
-    }
-    const { mean, variance } = tf.moments(x, 0);
-    // The running averages are bookkeeping for sampling, not part of the gradient.
-    const n = x.shape[0];
-    const unbiased = n > 1 ? tf.mul(variance, n / (n - 1)) : variance;
-    const blend = (running: tf.Variable, batch: tf.Tensor) => tf.add(tf.mul(running, 1 - BATCH_NORM_MOMENTUM), tf.mul(batch, BATCH_NORM_MOMENTUM));
-    norm.runningMean.assign(blend(norm.runningMean, mean));
-    norm.runningVariance.assign(blend(norm.runningVariance, unbiased));
-    // Written with broadcasting ops rather than tf.batchNorm: the latter's gradient tiles its
-    // inputs, and the WASM Tile kernel cost more than all the batch-norm arithmetic together.
-    const scale = tf.mul(tf.rsqrt(tf.add(variance, BATCH_NORM_EPSILON)), norm.gamma);
-    return tf.add(tf.mul(tf.sub(x, mean), scale), norm.beta) as tf.Tensor2D;
+    return trainingBatchNorm(x, norm, this.reference ? this.reference.shape[0] : null);
   }
 
   /**
