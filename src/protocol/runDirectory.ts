@@ -98,6 +98,52 @@ export interface MetricsRecord {
   featureMatching?: number;
   /** discriminator.spectralNorm: the largest σ(W) estimate of D's kernels before normalization (Miyato et al. 2018). */
   spectralNorm?: number;
+  /** ‖∇θg J(G)‖₂ of G's update on this step, over all of G's parameters (logged steps); → 0 when D wins and G learns nothing. */
+  generatorGradientNorm?: number;
+
+  // Evaluation (every logging.samplesEvery steps, on a sample of G beside a sample of the data).
+  /** Built-in mixtures (PacGAN protocol, Lin et al. 2018): modes with at least one high-quality sample. */
+  modesCovered?: number;
+  /** Built-in mixtures: fraction of samples within 3σ of their nearest mode, in [0, 1]. */
+  highQuality?: number;
+  /** Built-in mixtures: KL(mode histogram of the high-quality samples ‖ uniform). */
+  modeReverseKl?: number;
+  /** Any 2-D data: KL(p_data ‖ p_g) of the two samples' histograms on a grid over the data's box (smoothed). */
+  gridKl?: number;
+  /** Any 2-D data: Jensen–Shannon divergence of the two grid histograms, in nats, in [0, ln 2]. */
+  gridJs?: number;
+  /** Labelled image data with a classifier (MNIST): classes with at least one sample the classifier gives them. */
+  classesCovered?: number;
+  /** KL(class histogram of G's samples ‖ the data's class frequencies) under the classifier. */
+  classKl?: number;
+  /** exp(E_x KL(p(y|x) ‖ p(y))) under the classifier: the Inception-score analogue, in [1, classes]. */
+  classifierScore?: number;
+  /** Fréchet distance between Gaussians fitted to the classifier's features of real and generated samples. */
+  frechetDistance?: number;
+  /** Improved precision (Kynkäänniemi et al. 2019, k = 3): generated samples inside the real manifold, in [0, 1]. */
+  precision?: number;
+  /** Improved recall (k = 3): real samples inside the generated manifold, in [0, 1]. */
+  recall?: number;
+  /** Density (Naeem et al. 2020, k = 5): mean count of real k-NN balls holding a generated sample, over k; about 1 when matched. */
+  density?: number;
+  /** Coverage (k = 5): real samples whose k-NN ball holds a generated sample, in [0, 1]. */
+  coverage?: number;
+  /**
+   * The features precision/recall/density/coverage and the Fréchet distance were measured on:
+   * the MNIST classifier's penultimate layer, or raw pixels for image data without a classifier.
+   */
+  evaluationFeatures?: 'mnist-classifier' | 'pixels' | 'points';
+
+  // Training controls in force at this step: the schedule's rates and any change made while the run went.
+  /** G's learning rate used by this step (after learningRateDecay and live changes). */
+  generatorLearningRate?: number;
+  /** D's learning rate used by this step. */
+  discriminatorLearningRate?: number;
+  /** k: discriminator updates per generator update in this step. */
+  dStepsPerGStep?: number;
+  /** Single updates made in step mode since the run started (cumulative; absent while there were none). */
+  singleDiscriminatorUpdates?: number;
+  singleGeneratorUpdates?: number;
 }
 
 export interface HistogramRecord {

@@ -42,7 +42,13 @@ interface CardSeries {
   values: Map<OptionalMetric['key'], (number | null)[]>;
 }
 
-const emptyCardSeries = (): Record<MetricCard, CardSeries> => ({ critic: { step: [], values: new Map() } });
+const emptyCardSeries = (): Record<MetricCard, CardSeries> => ({
+  critic: { step: [], values: new Map() },
+  gradient: { step: [], values: new Map() },
+  quality: { step: [], values: new Map() },
+  divergence: { step: [], values: new Map() },
+  controls: { step: [], values: new Map() },
+});
 
 const state: {
   run: MonitorRunSummary | null;
@@ -51,6 +57,8 @@ const state: {
   series: Series;
   optional: Record<MetricCard, CardSeries>;
   lastRecord: MetricsRecord | null;
+  /** What the newest evaluation measured its features on (the quality card says so). */
+  lastEvaluationFeatures: MetricsRecord['evaluationFeatures'] | null;
   histogram: HistogramRecord | null;
   samples: PointSamples | null;
   realPoints: number[][] | null;
@@ -69,6 +77,7 @@ const state: {
   series: { step: [], dLoss: [], gLoss: [], dReal: [], dFake: [] },
   optional: emptyCardSeries(),
   lastRecord: null,
+  lastEvaluationFeatures: null,
   histogram: null,
   samples: null,
   realPoints: null,
@@ -250,6 +259,36 @@ const OPTIONAL_CARDS: Record<MetricCard, OptionalCard> = {
       return "mean raw D(x) and D(G(z)): D's score, not a probability";
     },
     axes: { left: 'W₁ estimate, penalty', right: 'raw score' },
+  },
+  gradient: {
+    title: () => "G's gradient",
+    subtitle: () => "‖∇θg J(G)‖₂ of G's update: near 0 while D(G(z)) is near 0, G is no longer learning (D wins)",
+    axes: { left: 'norm', right: '' },
+  },
+  quality: {
+    title: () => 'Sample quality',
+    subtitle: () => {
+      const features = state.lastEvaluationFeatures;
+      if (state.optional.quality.values.has('modesCovered'))
+        return 'modes covered (right) and high-quality samples (PacGAN protocol, on the fixed-noise sample)';
+      const on =
+        features === 'mnist-classifier' ? "on the MNIST classifier's features" : features === 'pixels' ? 'on raw pixels (no classifier for this data)' : '';
+      return `precision and recall (k = 3), density and coverage (k = 5) ${on}; classes covered on the right`;
+    },
+    axes: { left: 'fraction', right: 'count' },
+  },
+  divergence: {
+    title: () => 'Distance to the data',
+    subtitle: () =>
+      state.optional.divergence.values.has('gridKl')
+        ? 'KL and JS of the real and generated 2-D histograms on a grid, and the reverse KL of the mode histogram (→ 0 as G matches the data)'
+        : 'class-histogram KL (left); Fréchet distance and the classifier score (right)',
+    axes: { left: 'nats', right: 'FD, score' },
+  },
+  controls: {
+    title: () => 'Training controls',
+    subtitle: () => 'learning rates in force (schedule and live changes) and k, as recorded in metrics.jsonl',
+    axes: { left: 'learning rate', right: 'k' },
   },
 };
 
@@ -613,6 +652,7 @@ function appendRecords(records: MetricsRecord[]): number {
       card.step.push(r.step);
     }
     state.lastRecord = r;
+    if (r.evaluationFeatures) state.lastEvaluationFeatures = r.evaluationFeatures;
     added++;
   }
   return added;
@@ -636,6 +676,7 @@ function onMessage(message: HostToMonitorMessage): void {
       state.series = { step: [], dLoss: [], gLoss: [], dReal: [], dFake: [] };
       state.optional = emptyCardSeries();
       state.lastRecord = null;
+      state.lastEvaluationFeatures = null;
       appendRecords(snapshot.metrics);
       state.histogram = snapshot.latestHistogram;
       state.samples = snapshot.latestSamples;
