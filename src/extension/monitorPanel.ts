@@ -108,10 +108,30 @@ export class MonitorConnection implements vscode.Disposable {
       session.onDidLogHistogram((record) => this.post({ type: 'monitor/didUpdateHistogram', record })),
       session.onDidWriteSamples((samples) => this.post({ type: 'monitor/didUpdateSamples', samples })),
       session.onDidWriteImageSamples((samples) => this.post({ type: 'monitor/didUpdateImage', samples })),
+      session.onDidUpdateLaboratory((samples) => this.post({ type: 'monitor/didUpdateSamples', samples })),
+      session.onDidChangeControls(() => this.sendControls()),
       // run.json holds the alert by now: the summary read from it carries every alert.
       session.onDidRaiseAlert(() => void this.sendRunFromDisk()),
-      session.onDidEnd(() => void this.sendRunFromDisk()),
+      session.onDidEnd(() => {
+        void this.sendRunFromDisk();
+        this.sendControls();
+      }),
     );
+    this.sendControls();
+  }
+
+  /** The laboratory's controls: this window's trainer of the run, or why there is none. */
+  private sendControls(): void {
+    const session = this.attachedSession;
+    const controls = session?.controls ?? null;
+    const reason = controls
+      ? ''
+      : session && session.status !== 'running'
+        ? 'the run has ended'
+        : session
+          ? 'the trainer is starting'
+          : 'step mode and live changes need a run started in this window (this one was started from a terminal, another window or an earlier session)';
+    this.post({ type: 'monitor/didUpdateControls', controls, reason });
   }
 
   private async sendRunFromDisk(): Promise<void> {
@@ -146,6 +166,7 @@ export class MonitorConnection implements vscode.Disposable {
     this.onSnapshot(snapshot.run);
     this.post({ type: 'monitor/didLoad', snapshot, state: { runDir: this.runDir } });
     for (const message of held) this.post(message);
+    this.sendControls();
     const last = snapshot.metrics[snapshot.metrics.length - 1]?.step ?? -1;
     this.follower = new RunFollower(
       this.runDir,
@@ -192,6 +213,20 @@ export class MonitorConnection implements vscode.Disposable {
         void readImageSamples(this.runDir, step).then((samples) => {
           if (samples) this.post({ type: 'monitor/didLoadImage', samples });
         }),
+      control: (action) => {
+        const session = this.attachedSession;
+        if (!session || session.status !== 'running') {
+          this.sendControls();
+          return;
+        }
+        session.control(action).then(
+          () => this.sendControls(),
+          (error: Error) => {
+            void vscode.window.showWarningMessage(`GAN Workbench: ${error.message}`);
+            this.sendControls();
+          },
+        );
+      },
     });
   }
 

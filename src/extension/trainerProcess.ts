@@ -15,6 +15,11 @@ import {
   didWriteSamples,
   startRunRequest,
   stopRunRequest,
+  controlRunRequest,
+  didChangeControls,
+  didUpdateLaboratory,
+  type ControlAction,
+  type ControlState,
   type RunEndedParams,
   type StartRunParams,
   type StartRunResult,
@@ -39,6 +44,9 @@ export interface TrainerHandlers {
   samples?(samples: PointSamples): void;
   imageSamples?(samples: ImageSamples): void;
   alert?(alert: HealthAlert): void;
+  /** A live 2-D laboratory frame (not written to disk). */
+  laboratory?(samples: PointSamples): void;
+  controls?(state: ControlState): void;
   /** Once: the run ended; `crashed` when the process died without saying how the run ended. */
   end?(params: RunEndedParams, crashed: boolean): void;
 }
@@ -60,6 +68,8 @@ export class TrainerProcess {
   private stopping: Promise<void> | null = null;
   /** The last step the trainer reported. */
   step = 0;
+  /** The controls as the trainer last told them. */
+  controls: ControlState | null = null;
 
   constructor(
     private readonly options: TrainerProcessOptions,
@@ -85,6 +95,11 @@ export class TrainerProcess {
     this.connection.onNotification(didWriteSamples, ({ samples }) => handlers.samples?.(samples));
     this.connection.onNotification(didWriteImageSamples, ({ samples }) => handlers.imageSamples?.(samples));
     this.connection.onNotification(didRaiseAlert, ({ alert }) => handlers.alert?.(alert));
+    this.connection.onNotification(didUpdateLaboratory, ({ samples }) => handlers.laboratory?.(samples));
+    this.connection.onNotification(didChangeControls, ({ state }) => {
+      this.controls = state;
+      handlers.controls?.(state);
+    });
     this.connection.onNotification(didEndRun, (params) => this.end(params, false));
     this.exited = new Promise((resolve) =>
       this.child.on('exit', (code, signal) => {
@@ -152,6 +167,16 @@ export class TrainerProcess {
       clearTimeout(timer);
     })();
     return this.stopping;
+  }
+
+  /** Step mode and live changes; rejects with the trainer's reason when it refuses. */
+  async control(action: ControlAction): Promise<ControlState> {
+    if (!this.isRunning) throw new Error('the run has ended');
+    try {
+      return await this.connection.sendRequest(controlRunRequest, action);
+    } catch (error) {
+      throw new Error(error instanceof Error ? error.message : String(error));
+    }
   }
 
   /** Kills the trainer's process group at once. */

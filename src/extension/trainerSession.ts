@@ -1,7 +1,7 @@
 /** A trainer process seen from VS Code: its events as `vscode.Event`s, its output in the Output channel. */
 import * as vscode from 'vscode';
 import type { HealthAlert, HistogramRecord, ImageSamples, MetricsRecord, PointSamples, RunStatus } from '../protocol/runDirectory';
-import type { RunEndedParams, StartRunParams, StartRunResult } from '../protocol/trainerRpc';
+import type { ControlAction, ControlState, RunEndedParams, StartRunParams, StartRunResult } from '../protocol/trainerRpc';
 import { TrainerProcess } from './trainerProcess';
 
 export { TrainerStartError } from './trainerProcess';
@@ -21,6 +21,12 @@ export class TrainerSession implements vscode.Disposable {
   private readonly imageSamplesEmitter = new vscode.EventEmitter<ImageSamples>();
   private readonly alertEmitter = new vscode.EventEmitter<HealthAlert>();
   private readonly endEmitter = new vscode.EventEmitter<SessionEnd>();
+  private readonly laboratoryEmitter = new vscode.EventEmitter<PointSamples>();
+  private readonly controlsEmitter = new vscode.EventEmitter<ControlState>();
+  /** A live 2-D laboratory frame between the written samples. */
+  readonly onDidUpdateLaboratory = this.laboratoryEmitter.event;
+  /** The trainer's controls changed (paused, a single update, new rates or k). */
+  readonly onDidChangeControls = this.controlsEmitter.event;
   readonly onDidLogMetrics = this.metricsEmitter.event;
   readonly onDidLogHistogram = this.histogramEmitter.event;
   readonly onDidWriteSamples = this.samplesEmitter.event;
@@ -44,6 +50,8 @@ export class TrainerSession implements vscode.Disposable {
         samples: (samples) => this.samplesEmitter.fire(samples),
         imageSamples: (samples) => this.imageSamplesEmitter.fire(samples),
         alert: (alert) => this.alertEmitter.fire(alert),
+        laboratory: (samples) => this.laboratoryEmitter.fire(samples),
+        controls: (state) => this.controlsEmitter.fire(state),
         end: (params, crashed) => this.endEmitter.fire({ ...params, crashed, stopRequested: this.process.stopRequested }),
       },
     );
@@ -73,6 +81,15 @@ export class TrainerSession implements vscode.Disposable {
     return this.process.stop();
   }
 
+  /** The controls as the trainer last told them (null before it did, or for an ended run). */
+  get controls(): ControlState | null {
+    return this.status === 'running' ? this.process.controls : null;
+  }
+
+  control(action: ControlAction): Promise<ControlState> {
+    return this.process.control(action);
+  }
+
   dispose(): void {
     // Closing the window ends the run cleanly when possible; the trainer also notices on its own.
     void this.process.stop();
@@ -81,6 +98,8 @@ export class TrainerSession implements vscode.Disposable {
       this.histogramEmitter,
       this.samplesEmitter,
       this.imageSamplesEmitter,
+      this.laboratoryEmitter,
+      this.controlsEmitter,
       this.alertEmitter,
       this.endEmitter,
     ).dispose();

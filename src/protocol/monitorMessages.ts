@@ -3,6 +3,7 @@
  * panel is declared here, and both sides import these types.
  */
 import type { CostType } from './config';
+import type { ControlAction, ControlState } from './trainerRpc';
 import type { BackendName, HealthAlert, HistogramRecord, ImageSamples, MetricsRecord, PointSamples, RunStatus } from './runDirectory';
 
 export interface MonitorRunSummary {
@@ -50,14 +51,21 @@ export type HostToMonitorMessage =
   | { type: 'monitor/didUpdateImage'; samples: ImageSamples }
   /** The grid of an older step, as asked for by `monitor/requestImage`. */
   | { type: 'monitor/didLoadImage'; samples: ImageSamples }
-  | { type: 'monitor/didUpdateRun'; run: MonitorRunSummary };
+  | { type: 'monitor/didUpdateRun'; run: MonitorRunSummary }
+  /**
+   * The laboratory's controls: the trainer's state, or null with the reason they cannot be used
+   * (a run started from a terminal or another window, or one that has ended).
+   */
+  | { type: 'monitor/didUpdateControls'; controls: ControlState | null; reason: string };
 
 export type MonitorToHostMessage =
   /** The panel's script has loaded and listens; the host sends nothing before this. */
   | { type: 'monitor/ready' }
   | { type: 'monitor/stopRun' }
   /** The step slider moved: send the sample grid of this step. */
-  | { type: 'monitor/requestImage'; step: number };
+  | { type: 'monitor/requestImage'; step: number }
+  /** Step mode and live changes, for this window's own trainer of the run. */
+  | { type: 'monitor/control'; action: ControlAction };
 
 /** What the panel persists with `setState` so a reload restores the right run. */
 export interface MonitorPanelState {
@@ -68,9 +76,46 @@ export function isMonitorToHostMessage(value: unknown): value is MonitorToHostMe
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
   const type = Object.prototype.hasOwnProperty.call(value, 'type') ? (value as { type?: unknown }).type : undefined;
   if (type === 'monitor/ready' || type === 'monitor/stopRun') return true;
+  if (type === 'monitor/control')
+    return isControlAction(Object.prototype.hasOwnProperty.call(value, 'action') ? (value as { action?: unknown }).action : undefined);
   if (type !== 'monitor/requestImage') return false;
   const step = Object.prototype.hasOwnProperty.call(value, 'step') ? (value as { step?: unknown }).step : undefined;
   return typeof step === 'number' && Number.isSafeInteger(step) && step >= 0;
+}
+
+/** Largest k the controls accept (more D updates per G update than this is a typo). */
+export const MAX_LIVE_D_STEPS = 100;
+
+/** Why a live hyperparameter value is refused, or null when it is fine. */
+export function liveValueProblem(field: 'generatorLearningRate' | 'discriminatorLearningRate' | 'dStepsPerGStep', value: unknown): string | null {
+  if (typeof value !== 'number' || !Number.isFinite(value)) return `${field} must be a finite number`;
+  if (field === 'dStepsPerGStep') {
+    return Number.isInteger(value) && value >= 1 && value <= MAX_LIVE_D_STEPS ? null : `dStepsPerGStep must be a whole number from 1 to ${MAX_LIVE_D_STEPS}`;
+  }
+  return value > 0 && value <= 1 ? null : `${field} must be more than 0 and at most 1`;
+}
+
+function isControlAction(action: unknown): action is ControlAction {
+  if (action === null || typeof action !== 'object' || Array.isArray(action)) return false;
+  const record = action as Record<string, unknown>;
+  switch (record.action) {
+    case 'pause':
+    case 'resume':
+      return Object.keys(record).length === 1;
+    case 'step':
+      return Object.keys(record).length === 2 && (record.player === 'discriminator' || record.player === 'generator');
+    case 'set': {
+      const fields = Object.keys(record).filter((key) => key !== 'action');
+      const allowed = ['generatorLearningRate', 'discriminatorLearningRate', 'dStepsPerGStep'] as const;
+      return (
+        fields.length > 0 &&
+        fields.every((key) => (allowed as readonly string[]).includes(key)) &&
+        allowed.every((key) => !(key in record) || liveValueProblem(key, record[key]) === null)
+      );
+    }
+    default:
+      return false;
+  }
 }
 
 /** What a monitor panel may do on its webview's behalf: nothing else. */
@@ -78,6 +123,7 @@ export interface MonitorActions {
   ready(): void;
   stopRun(): void;
   requestImage(step: number): void;
+  control(action: ControlAction): void;
 }
 
 /**
@@ -95,6 +141,9 @@ export function dispatchMonitorMessage(message: unknown, actions: MonitorActions
       return true;
     case 'monitor/requestImage':
       actions.requestImage(message.step);
+      return true;
+    case 'monitor/control':
+      actions.control(message.action);
       return true;
   }
 }

@@ -46,6 +46,28 @@ export interface RunInfo {
   parentStep?: number | null;
   /** Health alerts raised so far, oldest first, each kind once (absent in older runs). */
   alerts?: HealthAlert[];
+  /** Step mode: the trainer waits for a single update or a resume (absent: not paused). */
+  paused?: boolean;
+  /**
+   * Changes made while the run went (monitor's controls), oldest first; a resume applies them
+   * again so the run goes on as it was left. Each metrics record carries the rates and k in force.
+   */
+  controlChanges?: ControlChange[];
+}
+
+/** Hyperparameters that can change while the run goes; any subset at a time. */
+export interface LiveHyperparameters {
+  /** Base learning rates (the schedule's factor still applies). */
+  generatorLearningRate?: number;
+  discriminatorLearningRate?: number;
+  /** k: D updates per G update. */
+  dStepsPerGStep?: number;
+}
+
+export interface ControlChange extends LiveHyperparameters {
+  /** The last completed step when the change was made (it applies from the next one). */
+  step: number;
+  time: number;
 }
 
 export type HealthAlertKind = 'discriminator-wins' | 'saturating-generator' | 'mode-collapse';
@@ -167,6 +189,34 @@ export interface PointSamples {
   labels?: number[];
   /** Conditional GANs: the names of the classes, by label (a mixture's mode index, a CSV labelColumn's values). */
   classNames?: string[];
+  /** 2-D data: the laboratory's view of the game at this step (absent in older runs). */
+  laboratory?: LaboratoryFrame;
+  /** A live laboratory frame (never in a file): G on the first points of the fixed noise only. */
+  live?: boolean;
+}
+
+/**
+ * The 2-D laboratory's view of the game at one step (after GAN Lab, Kahng et al. 2018), in data
+ * space: D over the plane, the way G's cost pushes each sample, and the image of a noise grid under G.
+ */
+export interface LaboratoryFrame {
+  /**
+   * D on a `columns` × `rows` grid of cell centres over `box` = [xMin, yMin, xMax, yMax], row-major
+   * from yMin up. `probability`: D(x) = σ(logit) (cross-entropy); `score`: the critic's raw output.
+   * A conditional D is averaged over the classes; a packed D (PacGAN) sees `pack` copies of the point.
+   */
+  surface: { box: [number, number, number, number]; columns: number; rows: number; values: number[]; kind: 'probability' | 'score' };
+  /**
+   * For each point of the samples, −∇x J(G) at x = G(z): the direction G's adversarial cost moves
+   * that sample (its gradient flows into G through x), as [dx, dy]; lengths are relative.
+   */
+  gradients: number[][];
+  /**
+   * G on a `columns` × `rows` grid of noise, z₁ and z₂ over ±2 (normal noise) or ±1 (uniform) with
+   * the other noise coordinates 0, row-major; neighbours joined show how G folds the noise plane.
+   * Null for a conditional G.
+   */
+  manifold: { columns: number; rows: number; points: number[][] } | null;
 }
 
 /** A sample grid of an image GAN (`samples/step-00000250.png`), as a `data:image/png;base64,…` URI. */

@@ -5,6 +5,10 @@
  */
 import { createMessageConnection, IPCMessageReader, IPCMessageWriter, ResponseError } from 'vscode-jsonrpc/node';
 import {
+  controlRunRequest,
+  didChangeControls,
+  didUpdateLaboratory,
+  type ControlState,
   didEndRun,
   didLogHistogram,
   didLogMetrics,
@@ -17,6 +21,7 @@ import {
 } from '../protocol/trainerRpc';
 import { isProcessAlive } from '../runs/runReader';
 import { ConfigError } from './configFile';
+import { ControlError, TrainingControls } from './controls';
 import { DataError } from './data';
 import { faults } from './faults';
 import { train } from './train';
@@ -35,6 +40,9 @@ if (!process.send) {
 const connection = createMessageConnection(new IPCMessageReader(process), new IPCMessageWriter(process));
 const controller = new AbortController();
 let started = false;
+const controls = new TrainingControls();
+/** The controls as the trainer last told them (null before the run started). */
+let controlState: ControlState | null = null;
 
 function exitSoon(code: number): void {
   setTimeout(() => process.exit(code), 50).unref();
@@ -71,6 +79,8 @@ connection.onRequest(startRunRequest, (params) => {
       steps: params.steps,
       seed: params.seed,
       signal: controller.signal,
+      controls,
+      liveLaboratory: true,
       observer: {
         onStart(run) {
           runId = run.runId;
@@ -89,6 +99,11 @@ connection.onRequest(startRunRequest, (params) => {
         onImageSamples: (samples) => void connection.sendNotification(didWriteImageSamples, { runId, samples }),
         onWarning: (message) => process.stderr.write(`warning: ${message}\n`),
         onAlert: (alert) => void connection.sendNotification(didRaiseAlert, { runId, alert }),
+        onLaboratory: (samples) => void connection.sendNotification(didUpdateLaboratory, { runId, samples }),
+        onControls: (state) => {
+          controlState = state;
+          void connection.sendNotification(didChangeControls, { runId, state });
+        },
       },
     })
       .then(async (result) => {
@@ -108,6 +123,21 @@ connection.onRequest(stopRunRequest, () => {
   // (A hung trainer, for the reliability tests.)
   if (faults().ignoreStop) return new Promise<void>(() => undefined);
   controller.abort();
+});
+
+/** Error code of a control request that cannot be carried out (not paused, a bad value). */
+export const CONTROL_REFUSED_ERROR = -32003;
+
+connection.onRequest(controlRunRequest, (action) => {
+  if (!started || !controlState) throw new ResponseError(CONTROL_REFUSED_ERROR, 'the run has not started yet');
+  try {
+    controls.apply(action);
+  } catch (error) {
+    if (error instanceof ControlError) throw new ResponseError(CONTROL_REFUSED_ERROR, error.message);
+    throw error;
+  }
+  // (apply told the new state through onControls; changes of rates and k follow once the loop takes them.)
+  return controlState;
 });
 
 connection.listen();

@@ -60,6 +60,13 @@ export interface StepResult {
   spectralNorm: number | null;
 }
 
+export interface StepOptions {
+  /** `both`: a training iteration (k D updates, then G's); else one update of that player alone (step mode). */
+  phase?: 'both' | 'discriminator' | 'generator';
+  /** k for this iteration, when changed while the run goes (else training.dStepsPerGStep). */
+  dStepsPerGStep?: number;
+}
+
 /**
  * For each of `scores`, the fraction of `others` below it (ties count ½), in [0, 1]: how surely a
  * critic ranks the sample above the other minibatch. 0.5 throughout is a critic that cannot tell
@@ -226,8 +233,11 @@ export class Gan {
    * One training iteration. Returns its losses; with `withOutputs`, also D's outputs on the last
    * real and generated minibatch. Every tensor it makes is freed, even when it throws.
    */
-  async step(withOutputs: boolean): Promise<StepResult> {
-    const { batchSize: m, dStepsPerGStep: k, cost } = this.config.training;
+  async step(withOutputs: boolean, options: StepOptions = {}): Promise<StepResult> {
+    const { batchSize: m, cost } = this.config.training;
+    // Step mode: one update of one player; live changes: another k.
+    const phase = options.phase ?? 'both';
+    const k = phase === 'generator' ? 0 : phase === 'discriminator' ? 1 : (options.dStepsPerGStep ?? this.config.training.dStepsPerGStep);
     const wasserstein = cost.type === 'wasserstein' || cost.type === 'wgan-gp';
     const pack = this.config.training.pack ?? 1;
     const owned: tf.Tensor[] = [];
@@ -289,38 +299,41 @@ export class Gan {
       };
       for (let i = 0; i < k; i++) dLoss = updateDiscriminator(i === k - 1);
       // Unrolled GAN (Metz et al. 2017): G's update sees D after unrollSteps more updates, which are then undone.
-      const gLoss = await withUnrolledDiscriminator(
-        this.discriminator.namedVariables().map(({ variable }) => variable),
-        this.discriminatorOptimizer,
-        this.config.training.unrollSteps ?? 0,
-        () => void updateDiscriminator(false),
-        () => {
-          const z = own(this.noise(m));
-          // G's update on fresh labels (conditional): G(z, y) is judged by D as a sample of class y.
-          const labels = this.classes ? own(this.oneHot(this.labels(m))!) : undefined;
-          // Feature matching (Salimans et al. 2016, §3.1): a real minibatch for E f(x), when set.
-          const matchedReal = this.config.training.featureMatching ? this.realBatch(m) : null;
-          if (matchedReal) [matchedReal.x, matchedReal.labels].forEach((t) => t && own(t));
-          return own(
-            this.generatorOptimizer.minimize(
-              () =>
-                generatorLoss(
-                  this.config.training,
-                  () => this.judge(this.generator.apply(z, true, labels), true, labels),
-                  matchedReal && {
-                    real: () => this.features(matchedReal.x, matchedReal.labels),
-                    fake: () => this.features(this.generator.apply(z, true, labels), labels),
-                  },
-                  this.historicalAverages,
-                  (distance) => (featureDistance = own(distance)),
-                ),
-              true,
-              this.generator.trainableVariables(),
-            ) as tf.Scalar,
-          );
-        },
-      );
-      this.generatorAverage?.update();
+      const gLoss =
+        phase === 'discriminator'
+          ? null
+          : await withUnrolledDiscriminator(
+              this.discriminator.namedVariables().map(({ variable }) => variable),
+              this.discriminatorOptimizer,
+              this.config.training.unrollSteps ?? 0,
+              () => void updateDiscriminator(false),
+              () => {
+                const z = own(this.noise(m));
+                // G's update on fresh labels (conditional): G(z, y) is judged by D as a sample of class y.
+                const labels = this.classes ? own(this.oneHot(this.labels(m))!) : undefined;
+                // Feature matching (Salimans et al. 2016, §3.1): a real minibatch for E f(x), when set.
+                const matchedReal = this.config.training.featureMatching ? this.realBatch(m) : null;
+                if (matchedReal) [matchedReal.x, matchedReal.labels].forEach((t) => t && own(t));
+                return own(
+                  this.generatorOptimizer.minimize(
+                    () =>
+                      generatorLoss(
+                        this.config.training,
+                        () => this.judge(this.generator.apply(z, true, labels), true, labels),
+                        matchedReal && {
+                          real: () => this.features(matchedReal.x, matchedReal.labels),
+                          fake: () => this.features(this.generator.apply(z, true, labels), labels),
+                        },
+                        this.historicalAverages,
+                        (distance) => (featureDistance = own(distance)),
+                      ),
+                    true,
+                    this.generator.trainableVariables(),
+                  ) as tf.Scalar,
+                );
+              },
+            );
+      if (phase !== 'discriminator') this.generatorAverage?.update();
       this.historicalAverages?.update();
       const read = async (t: tf.Scalar | null) => (t ? (await t.data())[0] : null);
       // (Assigned inside the loss closures, which TypeScript's narrowing does not see.)
@@ -343,8 +356,9 @@ export class Gan {
         outputs = { dReal, dFake, criticReal: rawReal, criticFake: rawFake };
       }
       return {
-        dLoss: dLossValue as number,
-        gLoss: gLossValue as number,
+        // (NaN for the player a single update left alone.)
+        dLoss: dLossValue ?? NaN,
+        gLoss: gLossValue ?? NaN,
         outputs,
         wassersteinEstimate: estimateValue,
         gradientPenalty: penaltyValue,

@@ -38,6 +38,11 @@ import { modeQuality, type ModeQuality } from './quality';
 import { randomStream, type Random } from './random';
 import { classGridLayout, classGridRows } from './conditioning';
 import { RunWriter } from './runWriter';
+import { Laboratory } from './laboratory';
+import type { Player, TrainingControls } from './controls';
+import type { ControlState } from '../protocol/trainerRpc';
+import type { ControlChange, LiveHyperparameters } from '../protocol/runDirectory';
+import { learningRateFactor } from './schedule';
 
 export interface TrainOptions {
   /** A `*.gan.json` file (new runs). */
@@ -61,7 +66,21 @@ export interface TrainOptions {
   signal?: AbortSignal;
   observer?: TrainObserver;
   backendLoaders?: Record<BackendName, BackendLoader>;
+  /** Step mode and live changes (the extension's `run/control`); absent for CLI runs. */
+  controls?: TrainingControls;
+  /** 2-D data: send laboratory frames between the written samples (observer.onLaboratory), as often as costs about a quarter of the time. */
+  liveLaboratory?: boolean;
 }
+
+/** At most this many points in a live laboratory frame: enough to see the cloud, cheap to draw and to compute. */
+const LIVE_LABORATORY_POINTS = 500;
+/** Live frames are at least this far apart (ms)… */
+const LIVE_LABORATORY_INTERVAL_MS = 100;
+/**
+ * …and this many times their own cost, so they take at most about a quarter of the time (a frame
+ * of ring8's networks costs about 1.4 training steps: G on the points and a 16² noise grid, D on 40² cells).
+ */
+const LIVE_LABORATORY_SPACING = 3;
 
 export interface StartedRun {
   runId: string;
@@ -103,6 +122,10 @@ export interface TrainObserver {
   onWarning?(message: string): void;
   /** A health alert was raised (once per kind and run). */
   onAlert?(alert: HealthAlert): void;
+  /** A live laboratory frame (liveLaboratory): samples of part of the fixed noise with their frame, not written to disk. */
+  onLaboratory?(samples: PointSamples): void;
+  /** The controls changed (a pause, a single update, new rates or k). */
+  onControls?(state: ControlState): void;
 }
 
 function slug(name: string): string {
@@ -342,9 +365,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
   // Images are shown as one grid; points as a cloud of sampleCount. A conditional GAN's grid has one row per class.
   const { sampleCount, gridLayout, fixedNoise, fixedLabels } = fixedSamples(gan, config, data);
-  if (!resume && data.dimension === 2) {
-    await writer.writeRealSample(toRows(data.toDataSpace(data.sample(randomStream(config.seed, 'real-sample'), sampleCount)), 2));
-  }
+  // (Its own stream: drawing it again on a resume changes nothing else.)
+  const realPoints = data.dimension === 2 ? data.sample(randomStream(config.seed, 'real-sample'), sampleCount) : null;
+  if (!resume && realPoints) await writer.writeRealSample(toRows(data.toDataSpace(realPoints), 2));
+  const laboratory = realPoints ? new Laboratory(gan, data, realPoints) : null;
+  const liveCount = Math.min(sampleCount, LIVE_LABORATORY_POINTS);
+  const liveNoise = laboratory && options.liveLaboratory ? tf.slice(fixedNoise, [0, 0], [liveCount, -1]) : null;
   if (!resume && gridLayout) {
     const real = fixedLabels
       ? realClassGrid(data, fixedLabels, randomStream(config.seed, 'real-sample'))
@@ -373,7 +399,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const { metricsEvery, histogramsEvery, samplesEvery, checkpointEvery, keepCheckpoints, histogramBins } = config.logging;
 
   const writeSamples = async (atStep: number) => {
-    lastSamples = data.toDataSpace(await gan.generate(fixedNoise, fixedLabels ?? undefined));
+    const modelSamples = await gan.generate(fixedNoise, fixedLabels ?? undefined);
+    lastSamples = data.toDataSpace(modelSamples);
     if (gridLayout) {
       const png = encodeImageGrid(lastSamples, sampleCount, gridLayout);
       await writer.writeImageSamples(atStep, png);
@@ -384,10 +411,91 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       step: atStep,
       points: toRows(lastSamples, data.dimension),
       ...(fixedLabels ? { labels: Array.from(fixedLabels), classNames: [...data.classNames] } : {}),
+      ...(laboratory ? { laboratory: await laboratory.frame(modelSamples, fixedLabels ?? undefined) } : {}),
     };
     await writer.writePointSamples(samples);
     options.observer?.onSamples?.(samples);
+    lastLiveFrame = { time: Date.now(), cost: 0 };
   };
+  let lastLiveFrame = { time: 0, cost: 0 };
+  /** A live laboratory frame when the last one is old enough (or `now`: after a single update). */
+  const sendLiveFrame = async (atStep: number, now = false) => {
+    if (!liveNoise || !laboratory) return;
+    const since = Date.now() - lastLiveFrame.time;
+    if (!now && (since < LIVE_LABORATORY_INTERVAL_MS || since < LIVE_LABORATORY_SPACING * lastLiveFrame.cost)) return;
+    const started = Date.now();
+    const labels = fixedLabels?.subarray(0, liveCount);
+    const modelSamples = await gan.generate(liveNoise, labels);
+    const frame = await laboratory.frame(modelSamples, labels);
+    options.observer?.onLaboratory?.({
+      step: atStep,
+      live: true,
+      points: toRows(data.toDataSpace(modelSamples), 2),
+      ...(labels ? { labels: Array.from(labels), classNames: [...data.classNames] } : {}),
+      laboratory: frame,
+    });
+    lastLiveFrame = { time: Date.now(), cost: Date.now() - started };
+  };
+
+  // Live changes: base rates and k as they are now, and the single updates made in step mode.
+  const live = {
+    generatorLearningRate: config.generator.optimizer.learningRate,
+    discriminatorLearningRate: config.discriminator.optimizer.learningRate,
+    dStepsPerGStep: config.training.dStepsPerGStep,
+    singles: { discriminator: 0, generator: 0 } as Record<Player, number>,
+  };
+  const controlChanges: ControlChange[] = [...(resume?.info.controlChanges ?? [])];
+  const applyChange = (change: LiveHyperparameters) => {
+    if (change.generatorLearningRate !== undefined) live.generatorLearningRate = change.generatorLearningRate;
+    if (change.discriminatorLearningRate !== undefined) live.discriminatorLearningRate = change.discriminatorLearningRate;
+    if (change.dStepsPerGStep !== undefined) live.dStepsPerGStep = change.dStepsPerGStep;
+  };
+  // A resumed run goes on as it was left.
+  for (const change of controlChanges) applyChange(change);
+  const liveConfig = (): GanConfig => ({
+    ...config,
+    generator: { ...config.generator, optimizer: { ...config.generator.optimizer, learningRate: live.generatorLearningRate } },
+    discriminator: { ...config.discriminator, optimizer: { ...config.discriminator.optimizer, learningRate: live.discriminatorLearningRate } },
+  });
+  const ratesInForce = (atStep: number) => {
+    const factor = learningRateFactor(config, Math.max(1, atStep), totalSteps);
+    return { generator: live.generatorLearningRate * factor, discriminator: live.discriminatorLearningRate * factor };
+  };
+  const controlState = (): ControlState => {
+    const rates = ratesInForce(step);
+    return {
+      paused: options.controls?.isPaused ?? false,
+      step,
+      generatorLearningRate: live.generatorLearningRate,
+      discriminatorLearningRate: live.discriminatorLearningRate,
+      generatorRateInForce: rates.generator,
+      discriminatorRateInForce: rates.discriminator,
+      dStepsPerGStep: live.dStepsPerGStep,
+      singleDiscriminatorUpdates: live.singles.discriminator,
+      singleGeneratorUpdates: live.singles.generator,
+    };
+  };
+  const controls = options.controls;
+  let pausedInRunJson = false;
+  /** Applies waiting changes (recorded in run.json) and keeps run.json's `paused` true to the controls. */
+  const takeControls = async () => {
+    if (!controls) return;
+    const change = controls.takeChanges();
+    if (change) {
+      applyChange(change);
+      controlChanges.push({ step, time: Date.now(), ...change });
+      await writer.updateRun({ controlChanges: [...controlChanges] }, true);
+    }
+    if (controls.isPaused !== pausedInRunJson) {
+      pausedInRunJson = controls.isPaused;
+      await writer.updateRun({ paused: pausedInRunJson }, true);
+    }
+    if (change) options.observer?.onControls?.(controlState());
+  };
+  if (controls) {
+    controls.onChange = () => options.observer?.onControls?.(controlState());
+    options.observer?.onControls?.(controlState());
+  }
   let lastCheckpoint: number | null = resume ? step : null;
   const checkpoint = async (atStep: number) => {
     await saveCheckpoint(runDir, gan, atStep, elapsed());
@@ -403,18 +511,46 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     await writer.updateRun({ alerts: [...alerts] }, true);
     for (const alert of raised) options.observer?.onAlert?.(alert);
   };
+  /** The controls in force at a step, for its metrics record (so the logged history says what trained it). */
+  const controlMetrics = (atStep: number): Partial<MetricsRecord> => {
+    const rates = ratesInForce(atStep);
+    return {
+      generatorLearningRate: Number(rates.generator.toPrecision(6)),
+      discriminatorLearningRate: Number(rates.discriminator.toPrecision(6)),
+      dStepsPerGStep: live.dStepsPerGStep,
+      ...(live.singles.discriminator || live.singles.generator
+        ? { singleDiscriminatorUpdates: live.singles.discriminator, singleGeneratorUpdates: live.singles.generator }
+        : {}),
+    };
+  };
   const mixture = data.modes && mixtureStd(config) !== null ? { modes: data.modes, std: mixtureStd(config)! } : null;
   const startStep = step;
 
   try {
     if (!resume) await writeSamples(step);
     while (step < totalSteps && !options.signal?.aborted) {
+      await takeControls();
+      const work = controls ? await controls.next(options.signal) : ({ kind: 'step' } as const);
+      await takeControls();
+      if (work.kind === 'stop') break;
+      if (work.kind === 'changed') continue;
+      if (work.kind === 'single') {
+        // Step mode: one update of one player; the step counter stays (a step is one iteration of Algorithm 1).
+        applyLearningRates(liveConfig(), { generator: gan.generatorOptimizer, discriminator: gan.discriminatorOptimizer }, Math.max(1, step), totalSteps);
+        const single = await gan.step(false, { phase: work.player });
+        const loss = work.player === 'discriminator' ? single.dLoss : single.gLoss;
+        if (!Number.isFinite(loss)) throw new DivergedError(`diverged: a single ${work.player} update in step mode made its loss ${loss} after step ${step}`);
+        live.singles[work.player]++;
+        options.observer?.onControls?.(controlState());
+        await sendLiveFrame(step, true);
+        continue;
+      }
       const next = step + 1;
       const logMetrics = next % metricsEvery === 0 || next === totalSteps;
       const logHistogram = next % histogramsEvery === 0;
       if (injected.nanAtStep === next) poisonWeights(gan);
-      applyLearningRates(config, { generator: gan.generatorOptimizer, discriminator: gan.discriminatorOptimizer }, next, totalSteps);
-      const result = await gan.step(logMetrics || logHistogram);
+      applyLearningRates(liveConfig(), { generator: gan.generatorOptimizer, discriminator: gan.discriminatorOptimizer }, next, totalSteps);
+      const result = await gan.step(logMetrics || logHistogram, { dStepsPerGStep: live.dStepsPerGStep });
       if (!Number.isFinite(result.dLoss) || !Number.isFinite(result.gLoss)) {
         const kept = lastCheckpoint === null ? 'no checkpoint was written yet' : `the last finite checkpoint is step ${lastCheckpoint}`;
         throw new DivergedError(`diverged: the losses became ${result.dLoss} (D) and ${result.gLoss} (G) at step ${next}; ${kept}`);
@@ -431,6 +567,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           dFake: mean(result.outputs.dFake),
           stepsPerSecond: ((step - lastLog.step) * 1000) / Math.max(1, now - lastLog.time),
           ...criticMetrics(config, result),
+          ...controlMetrics(step),
         };
         lastLog = { time: now, step };
         lastMetrics = record;
@@ -455,6 +592,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       if (step % checkpointEvery === 0 && step !== totalSteps) await checkpoint(step);
       options.observer?.onStep?.(step, totalSteps);
       await writer.updateRun({ step });
+      await sendLiveFrame(step);
       if (injected.crashAfterSteps !== undefined && step - startStep >= injected.crashAfterSteps) process.exit(70);
       // Let IPC messages and signals (stop requests) be handled between steps.
       await new Promise((resolve) => setImmediate(resolve));
@@ -467,10 +605,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     error = caught instanceof Error ? caught.message : String(caught);
   } finally {
     fixedNoise.dispose();
+    liveNoise?.dispose();
+    laboratory?.dispose();
     gan.dispose();
   }
   try {
-    await writer.updateRun({ status, step, error, endedAt: new Date().toISOString(), pid: null }, true);
+    await writer.updateRun({ status, step, error, endedAt: new Date().toISOString(), pid: null, ...(pausedInRunJson ? { paused: false } : {}) }, true);
   } catch (writeError) {
     // The disk refused even this; readers see a dead pid and report the run as failed.
     options.observer?.onWarning?.(`could not record the end of the run in run.json: ${(writeError as Error).message}`);

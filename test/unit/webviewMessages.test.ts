@@ -44,7 +44,12 @@ function randomValue(random: Random, depth: number): unknown {
 describe('monitor webview → host messages', () => {
   it('run only the declared actions, for exactly the declared messages', () => {
     const calls: string[] = [];
-    const actions = { ready: () => calls.push('ready'), stopRun: () => calls.push('stopRun'), requestImage: (step: number) => calls.push(`image ${step}`) };
+    const actions = {
+      ready: () => calls.push('ready'),
+      stopRun: () => calls.push('stopRun'),
+      requestImage: (step: number) => calls.push(`image ${step}`),
+      control: (action: { action: string }) => calls.push(`control ${action.action}`),
+    };
     assert.equal(dispatchMonitorMessage({ type: 'monitor/ready' }, actions), true);
     assert.equal(dispatchMonitorMessage({ type: 'monitor/stopRun' }, actions), true);
     assert.equal(dispatchMonitorMessage({ type: 'monitor/requestImage', step: 250 }, actions), true);
@@ -55,12 +60,52 @@ describe('monitor webview → host messages', () => {
     assert.deepEqual(calls, ['ready', 'stopRun', 'image 250']);
   });
 
+  it('pass only well-formed control actions with values in range', () => {
+    const actions: string[] = [];
+    const record = {
+      ready: () => 0,
+      stopRun: () => 0,
+      requestImage: () => 0,
+      control: (action: { action: string }) => actions.push(JSON.stringify(action)),
+    };
+    const good = [
+      { action: 'pause' },
+      { action: 'resume' },
+      { action: 'step', player: 'discriminator' },
+      { action: 'step', player: 'generator' },
+      { action: 'set', generatorLearningRate: 0.0002 },
+      { action: 'set', discriminatorLearningRate: 1, dStepsPerGStep: 100 },
+    ];
+    for (const action of good) assert.equal(dispatchMonitorMessage({ type: 'monitor/control', action }, record), true, JSON.stringify(action));
+    const bad: unknown[] = [
+      undefined,
+      null,
+      'pause',
+      [],
+      { action: 'pause', extra: 1 },
+      { action: 'step' },
+      { action: 'step', player: 'both' },
+      { action: 'set' },
+      { action: 'set', generatorLearningRate: 0 },
+      { action: 'set', generatorLearningRate: 2 },
+      { action: 'set', generatorLearningRate: '0.001' },
+      { action: 'set', dStepsPerGStep: 1.5 },
+      { action: 'set', dStepsPerGStep: 101 },
+      { action: 'set', batchSize: 64 },
+      { action: 'exec', command: 'rm -rf /' },
+      JSON.parse('{"__proto__": {"action": "pause"}}'),
+    ];
+    for (const action of bad) assert.equal(dispatchMonitorMessage({ type: 'monitor/control', action }, record), false, JSON.stringify(action));
+    assert.equal(actions.length, good.length);
+  });
+
   it('drop malformed, oversized, unknown and prototype-borne messages (fuzz, 20,000 cases)', () => {
     const random = new Random('fuzz');
     let ran = 0;
     const actions = {
       ready: () => ran++,
       stopRun: () => ran++,
+      control: () => 0,
       requestImage: () => ran++,
     };
     for (let i = 0; i < 20_000; i++) {

@@ -9,7 +9,7 @@ import { chartTheme, withAlpha, type ChartTheme } from './theme';
 const MARGIN = { left: 44, right: 12, top: 10, bottom: 30 };
 
 /** Makes the canvas match its box in device pixels; returns a context in CSS pixels. */
-function prepare(canvas: HTMLCanvasElement): { ctx: CanvasRenderingContext2D; width: number; height: number } | null {
+export function prepare(canvas: HTMLCanvasElement): { ctx: CanvasRenderingContext2D; width: number; height: number } | null {
   const width = canvas.clientWidth;
   const height = canvas.clientHeight;
   if (width === 0 || height === 0) return null;
@@ -40,7 +40,7 @@ function formatTick(value: number): string {
   return Number.isInteger(value) ? String(value) : Math.abs(value) >= 100 ? value.toFixed(0) : String(Number(value.toPrecision(3)));
 }
 
-function drawAxes(
+export function drawAxes(
   ctx: CanvasRenderingContext2D,
   theme: ChartTheme,
   box: { x: number; y: number; w: number; h: number },
@@ -80,7 +80,7 @@ function drawAxes(
   ctx.textBaseline = 'bottom';
   ctx.fillText(xLabel, box.x + box.w / 2, box.y + box.h + 29);
   ctx.save();
-  ctx.translate(11, box.y + box.h / 2);
+  ctx.translate(box.x - 33, box.y + box.h / 2);
   ctx.rotate(-Math.PI / 2);
   ctx.textBaseline = 'middle';
   ctx.fillText(yLabel, 0, 0);

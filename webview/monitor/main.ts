@@ -10,7 +10,8 @@ import type { CostType } from '../../src/protocol/config';
 import type { HostToMonitorMessage, MonitorPanelState, MonitorRunSummary, MonitorToHostMessage } from '../../src/protocol/monitorMessages';
 import { OPTIONAL_METRICS, optionalValue, type MetricCard, type OptionalMetricRow } from '../../src/protocol/optionalMetrics';
 import type { HistogramRecord, ImageSamples, MetricsRecord, PointSamples } from '../../src/protocol/runDirectory';
-import { drawHistogram, drawScatter } from './canvasCharts';
+import { drawHistogram } from './canvasCharts';
+import { drawLaboratory, LaboratoryControls, surfaceAt } from './laboratory';
 import { chartTheme, type ChartTheme } from './theme';
 
 interface VsCodeApi {
@@ -59,6 +60,8 @@ const state: {
   lastRecord: MetricsRecord | null;
   /** What the newest evaluation measured its features on (the quality card says so). */
   lastEvaluationFeatures: MetricsRecord['evaluationFeatures'] | null;
+  /** Points in the live laboratory frames, once they come (null: none yet). */
+  livePoints: number | null;
   histogram: HistogramRecord | null;
   samples: PointSamples | null;
   realPoints: number[][] | null;
@@ -78,6 +81,7 @@ const state: {
   optional: emptyCardSeries(),
   lastRecord: null,
   lastEvaluationFeatures: null,
+  livePoints: null,
   histogram: null,
   samples: null,
   realPoints: null,
@@ -150,7 +154,7 @@ top.append(titleRow, progressRow, errorText, alertList);
 const lossCard = card('Losses', 'loss-chart', 'J(D) and J(G) per logged step');
 const equilibriumCard = card('Discriminator outputs', 'equilibrium-chart', '');
 const histogramCard = card('Histogram of D(x) and D(G(z))', 'histogram-chart', '');
-const scatterCard = card('Real vs generated', 'scatter-chart', '');
+const scatterCard = card('2-D laboratory', 'scatter-chart', '');
 const imageCard = card('Samples', 'sample-grid', 'G(z) from fixed noise');
 imageCard.empty.textContent = 'Waiting for the first sample grid…';
 const imagePair = element('div', 'image-pair');
@@ -196,6 +200,23 @@ const histogramCanvas = element('canvas', 'canvas-chart');
 const scatterCanvas = element('canvas', 'canvas-chart square');
 histogramCard.body.append(histogramCanvas);
 scatterCard.body.append(scatterCanvas);
+const laboratoryControls = new LaboratoryControls(
+  (action) => vscode.postMessage({ type: 'monitor/control', action }),
+  () => renderScatter(),
+);
+scatterCard.section.insertBefore(laboratoryControls.element, scatterCard.body);
+let laboratoryView: ReturnType<typeof drawLaboratory> = null;
+// GAN Lab's readout: D at the point under the pointer.
+scatterCanvas.addEventListener('mousemove', (event) => {
+  const surface = state.samples?.laboratory?.surface;
+  const rect = scatterCanvas.getBoundingClientRect();
+  if (!laboratoryView || !surface) return;
+  const [x, y] = [laboratoryView.fromX(event.clientX - rect.left), laboratoryView.fromY(event.clientY - rect.top)];
+  const d = surfaceAt(surface, x, y);
+  laboratoryControls.readout.textContent =
+    d === null ? '' : `(${x.toFixed(2)}, ${y.toFixed(2)}): ${surface.kind === 'probability' ? `D = ${d.toFixed(3)}` : `D's score ${d.toPrecision(3)}`}`;
+});
+scatterCanvas.addEventListener('mouseleave', () => (laboratoryControls.readout.textContent = ''));
 scatterCard.section.hidden = true;
 const legend = (items: [string, string][]) => {
   const row = element('div', 'legend');
@@ -214,8 +235,10 @@ histogramCard.note.append(
 );
 scatterCard.note.append(
   legend([
-    ['real data', 'real'],
-    ['G(z) from fixed noise', 'fake'],
+    ['real data; D says real', 'real'],
+    ['G(z) from fixed noise; D says generated', 'fake'],
+    ["arrows: −∇x J(G), where G's cost moves each sample", 'arrow'],
+    ['manifold: G on a noise grid', 'manifold'],
   ]),
 );
 
@@ -596,8 +619,27 @@ function renderScatter(): void {
   const hasData = Boolean(state.realPoints || state.samples);
   scatterCard.empty.hidden = hasData;
   scatterCard.body.dataset.step = state.samples ? String(state.samples.step) : '';
-  scatterCard.section.querySelector('.card-subtitle')!.textContent = state.samples ? `generated at step ${state.samples.step.toLocaleString('en-US')}` : '';
-  drawScatter(scatterCanvas, { real: state.realPoints, generated: state.samples?.points ?? null });
+  const surface = state.samples?.laboratory?.surface;
+  const surfaceText = surface
+    ? surface.kind === 'probability'
+      ? '; background: D(x), green where D says real, orange where it says generated, clear at ½'
+      : "; background: the critic's score, green high, orange low"
+    : '';
+  scatterCard.section.querySelector('.card-subtitle')!.textContent = state.samples ? `step ${state.samples.step.toLocaleString('en-US')}${surfaceText}` : '';
+  // While live frames come (G on the first points of the fixed noise), a written sample is drawn
+  // with as many points, so the cloud does not thicken and thin with every file.
+  let samples = state.samples;
+  if (samples && !samples.live && state.livePoints !== null && state.run?.status === 'running' && samples.points.length > state.livePoints) {
+    const n = state.livePoints;
+    const lab = samples.laboratory;
+    samples = {
+      ...samples,
+      points: samples.points.slice(0, n),
+      ...(samples.labels ? { labels: samples.labels.slice(0, n) } : {}),
+      ...(lab ? { laboratory: { ...lab, gradients: lab.gradients.slice(0, n) } } : {}),
+    };
+  }
+  laboratoryView = drawLaboratory(scatterCanvas, { real: state.realPoints, samples }, laboratoryControls.layers);
 }
 
 function renderImages(): void {
@@ -706,6 +748,7 @@ function onMessage(message: HostToMonitorMessage): void {
     case 'monitor/didUpdateSamples':
       if (!state.samples || message.samples.step >= state.samples.step) {
         state.samples = message.samples;
+        if (message.samples.live) state.livePoints = message.samples.points.length;
         renderScatter();
       }
       break;
@@ -728,6 +771,9 @@ function onMessage(message: HostToMonitorMessage): void {
     case 'monitor/didUpdateRun':
       state.run = message.run;
       renderRun();
+      break;
+    case 'monitor/didUpdateControls':
+      laboratoryControls.setControls(message.controls, message.reason);
       break;
   }
 }
