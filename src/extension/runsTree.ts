@@ -22,7 +22,8 @@ export class RunItem extends vscode.TreeItem {
     const metrics = last ? ` · D ${fmt(last.dLoss)} G ${fmt(last.gLoss)}` : '';
     const alerts = info.alerts ?? [];
     // A running run with an alert is "alerting"; an ended one keeps the count.
-    const status = info.status === 'running' && alerts.length > 0 ? 'alerting' : info.status;
+    // (Paused in the laboratory's step mode: the trainer waits for a single update or a resume.)
+    const status = info.status === 'running' && info.paused ? 'paused' : info.status === 'running' && alerts.length > 0 ? 'alerting' : info.status;
     const alertCount = alerts.length > 0 && info.status !== 'running' ? ` · ${alerts.length} alert${alerts.length === 1 ? '' : 's'}` : '';
     this.description = `${status} · ${step}/${info.totalSteps}${metrics}${alertCount}`;
     this.tooltip = new vscode.MarkdownString(undefined, true);
@@ -43,6 +44,7 @@ export class RunItem extends vscode.TreeItem {
   }
 
   static icon(info: RunInfo): vscode.ThemeIcon {
+    if (info.status === 'running' && info.paused) return new vscode.ThemeIcon('debug-pause', new vscode.ThemeColor('charts.blue'));
     if (info.status === 'running' && (info.alerts?.length ?? 0) > 0) return new vscode.ThemeIcon('warning', new vscode.ThemeColor('charts.orange'));
     switch (info.status) {
       case 'running':

@@ -16,15 +16,19 @@ export type NextWork = { kind: 'step' } | { kind: 'single'; player: Player } | {
 export class ControlError extends Error {}
 
 export class TrainingControls {
+  /** A pause was asked for… */
   private paused = false;
+  /** …and the loop has reached it (the step in progress when it was asked for is finished). */
+  private halted = false;
   private readonly singles: Player[] = [];
   private changes: LiveHyperparameters = {};
   private wake: (() => void) | null = null;
   /** Told after every change, with nothing: the owner reads `isPaused` and its own state. */
   onChange: () => void = () => undefined;
 
+  /** The loop waits between steps (a pause asked for during a step holds once that step is done). */
   get isPaused(): boolean {
-    return this.paused;
+    return this.paused && this.halted;
   }
 
   /** Carries out an action from a request; throws ControlError for one that cannot be done. */
@@ -65,10 +69,17 @@ export class TrainingControls {
     return changes;
   }
 
-  /** Waits, while paused, for a single update, a change, a resume or an abort. */
-  async next(signal: AbortSignal | undefined): Promise<NextWork> {
+  /** Waits, while paused, for a single update, a change, a resume or an abort; `onHalt` runs once the loop holds. */
+  async next(signal: AbortSignal | undefined, onHalt: () => Promise<void> = async () => undefined): Promise<NextWork> {
     for (;;) {
       if (signal?.aborted) return { kind: 'stop' };
+      if (this.paused && !this.halted) {
+        this.halted = true;
+        await onHalt();
+        this.onChange();
+        continue;
+      }
+      if (!this.paused) this.halted = false;
       // (Changes made while paused are applied, and told, at once.)
       if (this.paused && Object.keys(this.changes).length > 0) return { kind: 'changed' };
       const single = this.singles.shift();

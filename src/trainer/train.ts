@@ -530,7 +530,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     if (!resume) await writeSamples(step);
     while (step < totalSteps && !options.signal?.aborted) {
       await takeControls();
-      const work = controls ? await controls.next(options.signal) : ({ kind: 'step' } as const);
+      const work = controls ? await controls.next(options.signal, takeControls) : ({ kind: 'step' } as const);
       await takeControls();
       if (work.kind === 'stop') break;
       if (work.kind === 'changed') continue;

@@ -107,7 +107,12 @@ describe('step-mode controls', () => {
     assert.deepEqual(await controls.next(undefined), { kind: 'step' });
     assert.throws(() => controls.apply({ action: 'step', player: 'generator' }), /pause it first/);
     controls.apply({ action: 'pause' });
-    const waiting = controls.next(undefined);
+    assert.equal(controls.isPaused, false, 'asked for, not reached: the step in progress finishes first');
+    let halts = 0;
+    const waiting = controls.next(undefined, async () => void halts++);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(controls.isPaused, true);
+    assert.equal(halts, 1);
     controls.apply({ action: 'step', player: 'discriminator' });
     assert.deepEqual(await waiting, { kind: 'single', player: 'discriminator' });
     controls.apply({ action: 'set', generatorLearningRate: 0.001 });
@@ -117,7 +122,7 @@ describe('step-mode controls', () => {
     const resumed = controls.next(undefined);
     controls.apply({ action: 'resume' });
     assert.deepEqual(await resumed, { kind: 'step' });
-    assert.equal(told, 4, 'pause, step, set, resume; not the refused step');
+    assert.equal(told, 5, 'pause, halt, step, set, resume; not the refused step');
   });
 
   it('refuses bad values with the field, and stops waiting on abort', async () => {

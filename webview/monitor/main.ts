@@ -483,6 +483,13 @@ function shownMetrics(id: MetricCard): OptionalMetric[] {
 }
 
 /** A chart of an optional card: one scale per axis its metrics use, the first on the left. */
+/** A tick label: exponent form for small numbers, else up to 4 significant digits. */
+function axisValue(value: number): string {
+  if (value === 0) return '0';
+  if (Math.abs(value) < 1e-2) return value.toExponential(1).replace('.0e', 'e');
+  return String(Number(value.toPrecision(4)));
+}
+
 function optionalOptions(id: MetricCard, theme: ChartTheme, width: number, height: number): uPlot.Options {
   const metrics = shownMetrics(id);
   const scales = [...new Set(metrics.map((m) => m.axis))];
@@ -504,6 +511,8 @@ function optionalOptions(id: MetricCard, theme: ChartTheme, width: number, heigh
         label: OPTIONAL_CARDS[id].axes[scale],
         side: i === 0 ? 3 : 1,
         size: 60,
+        // Learning rates are 1e-4-ish: uPlot's own labels would round them to 0.
+        values: (_u, splits) => splits.map(axisValue),
         // One grid: the second axis's lines would not meet the first's.
         grid: { show: i === 0, stroke: theme.grid, width: 1 },
       })),
