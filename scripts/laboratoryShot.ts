@@ -1,6 +1,7 @@
 /**
  * Draws a run directory's monitor (the real host snapshot code and the real webview bundle in
- * Chromium) and writes a screenshot per theme: `node --import tsx scripts/laboratoryShot.ts <run-dir> <out-prefix>`.
+ * Chromium) and writes a screenshot per theme: `node --import tsx scripts/laboratoryShot.ts <run-dir> <out-prefix>`
+ * (WHOLE=1 for the whole monitor, WIDTH=px for the window's width).
  * For looking at the 2-D laboratory quickly; the e2e screenshots show it inside VS Code.
  */
 import { loadSnapshot } from '../src/runs/runSnapshot';
@@ -14,11 +15,13 @@ async function main(): Promise<void> {
   const browser = await launchChromium();
   try {
     for (const theme of ['dark', 'light'] as const) {
-      const page = await openMonitor(browser, theme, { width: 1280, height: 1400 });
+      const page = await openMonitor(browser, theme, { width: Number(process.env.WIDTH ?? 1280), height: 1000 });
       await send(page, { type: 'monitor/didLoad', snapshot, state: { runDir } });
       await send(page, { type: 'monitor/didUpdateControls', controls: null, reason: 'a screenshot of a finished run' });
       await page.waitForTimeout(300);
-      await page.locator('#scatter-chart-card').screenshot({ path: `${prefix}-${theme}.png` });
+      // WHOLE=1: the whole monitor (its layout), else the laboratory's card.
+      if (process.env.WHOLE) await page.screenshot({ path: `${prefix}-${theme}.png`, fullPage: true });
+      else await page.locator('#scatter-chart-card').screenshot({ path: `${prefix}-${theme}.png` });
       await page.close();
     }
   } finally {

@@ -1,7 +1,8 @@
 /**
  * `npm run screenshots`: the pictures in docs/, taken in a real VS Code (code-server) — the
  * monitor while the ring example trains, and the compare tab with the side panel over runs
- * trained beforehand by the CLI, in the dark and the light default themes.
+ * trained beforehand by the CLI, in the dark and the light default themes. `ONLY=laboratory`: the
+ * 2-D laboratory on the ring example and on the one that collapses.
  */
 import { spawn } from 'node:child_process';
 import { cp, copyFile, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
@@ -20,6 +21,35 @@ async function shoot(theme: Theme, file: string, seconds: number): Promise<void>
     // Let it train, then give the monitor the whole window.
     await vscode.page.waitForTimeout(seconds * 1000);
     await vscode.runCommand('View: Close Primary Side Bar');
+    await vscode.page.waitForTimeout(1500);
+    await copyFile(await vscode.screenshot(path.basename(file)), file);
+    console.log(`wrote ${path.relative(ROOT, file)}`);
+  } finally {
+    await vscode.dispose();
+    await rm(workspace, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The 2-D laboratory of a run of `example` after `seconds` of training, paused, with the
+ * manifold on and the monitor given the whole window.
+ */
+async function shootLaboratory(theme: Theme, example: string, file: string, seconds: number): Promise<void> {
+  const workspace = await mkdtemp(path.join(os.tmpdir(), 'gan-shots-lab-'));
+  await cp(path.join(ROOT, 'examples'), workspace, { recursive: true });
+  const vscode = await VsCode.launch({ workspace, theme, settings: { 'workbench.activityBar.location': 'default' } });
+  try {
+    await vscode.openFile(example);
+    await vscode.runCommand('GAN: Start GAN run');
+    const monitor = await vscode.monitorPanelFrame('', 90_000, '#scatter-chart');
+    await vscode.page.waitForTimeout(seconds * 1000);
+    await monitor.click('#lab-pause');
+    await monitor.waitForFunction(() => /^Paused/.test(document.querySelector('#lab-status')?.textContent ?? ''), undefined, { timeout: 30_000 });
+    await monitor.check('#lab-manifold');
+    await vscode.runCommand('View: Close Primary Side Bar');
+    await vscode.runCommand('View: Close Other Editors in Group');
+    await vscode.runCommand('View: Maximize Editor Group');
+    await monitor.evaluate(() => document.querySelector('#scatter-chart-card')?.scrollIntoView({ block: 'start' }));
     await vscode.page.waitForTimeout(1500);
     await copyFile(await vscode.screenshot(path.basename(file)), file);
     console.log(`wrote ${path.relative(ROOT, file)}`);
@@ -79,6 +109,13 @@ async function shootCompare(theme: Theme, workspace: string, file: string): Prom
 
 void (async () => {
   await mkdir(path.join(ROOT, 'docs'), { recursive: true });
+  if (process.env.ONLY === 'laboratory') {
+    const seconds = Number(process.env.TRAIN_SECONDS ?? 60);
+    await shootLaboratory('Default Dark Modern', 'ring8.gan.json', path.join(ROOT, 'docs', 'laboratory-ring8-dark.png'), seconds);
+    await shootLaboratory('Default Light Modern', 'ring8.gan.json', path.join(ROOT, 'docs', 'laboratory-ring8-light.png'), seconds);
+    await shootLaboratory('Default Dark Modern', 'ring8-collapse.gan.json', path.join(ROOT, 'docs', 'laboratory-collapse-dark.png'), seconds);
+    return;
+  }
   if (process.env.ONLY !== 'monitor') {
     const workspace = await mkdtemp(path.join(os.tmpdir(), 'gan-shots-compare-'));
     await cp(path.join(ROOT, 'examples'), workspace, { recursive: true });

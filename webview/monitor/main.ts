@@ -324,13 +324,14 @@ const optionalCards = Object.fromEntries(
 ) as Record<MetricCard, ReturnType<typeof card>>;
 
 const grid = element('main', 'grid');
+// The pictures of what G makes come first: the sample grid of an image GAN, the laboratory of a 2-D one.
 grid.append(
   imageCard.section,
+  scatterCard.section,
   lossCard.section,
   equilibriumCard.section,
-  ...Object.values(optionalCards).map((c) => c.section),
   histogramCard.section,
-  scatterCard.section,
+  ...Object.values(optionalCards).map((c) => c.section),
 );
 root.append(top, grid);
 
