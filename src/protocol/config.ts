@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { initSchema, layerSchema } from './layersConfig';
 import { packingConfigProblems, packingTrainingProblems, packSchema, unrollStepsSchema } from './packingConfig';
+import { semiSupervisedProblems, semiSupervisedSchema } from './semiSupervisedConfig';
 
 const positiveInt = (description: string) => z.number().int().positive().describe(description);
 const nonNegativeInt = (description: string) => z.number().int().nonnegative().describe(description);
@@ -540,6 +541,7 @@ const ganConfigObjectSchema = z
         'its raw output is a score (the critic of the Wasserstein costs).',
     ),
     conditional: conditionalSchema.optional(),
+    semiSupervised: semiSupervisedSchema.optional(),
     training: trainingSchema.default({ steps: 3000, batchSize: 64, cost: { type: 'cross-entropy' } }),
     logging: loggingSchema.default({
       metricsEvery: 10,
@@ -564,6 +566,7 @@ const ganConfigObjectSchema = z
     }
     improvementProblems(config, ctx);
     packingConfigProblems(config, ctx);
+    semiSupervisedProblems(config, ctx);
     if (!conditional) return;
     const unlabelled =
       data?.type === 'csv' && data.labelColumn === undefined

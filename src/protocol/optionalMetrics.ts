@@ -181,6 +181,16 @@ export const OPTIONAL_METRICS = [
     digits: 3,
   },
   {
+    key: 'testAccuracy',
+    label: 'test accuracy of D as a classifier (semi-supervised)',
+    legend: 'test accuracy',
+    tag: 'evaluation/test_accuracy',
+    card: 'quality',
+    axis: 'left',
+    color: 'purple',
+    digits: 4,
+  },
+  {
     key: 'modeReverseKl',
     label: 'reverse KL of the mode histogram',
     legend: 'mode KL',

@@ -150,6 +150,8 @@ export interface MetricsRecord {
   density?: number;
   /** Coverage (k = 5): real samples whose k-NN ball holds a generated sample, in [0, 1]. */
   coverage?: number;
+  /** semiSupervised: D's accuracy as a classifier on the held-out test examples (argmax of its class logits), in [0, 1]. */
+  testAccuracy?: number;
   /**
    * The features precision/recall/density/coverage and the Fréchet distance were measured on:
    * the MNIST classifier's penultimate layer, or raw pixels for image data without a classifier.

@@ -20,6 +20,7 @@ import { buildNetwork } from './layerNetwork';
 import { packedShape, packSamples } from './packing';
 import { withUnrolledDiscriminator } from './unrolled';
 import { Random, randomStream } from './random';
+import { ClassifyingDiscriminator, supervisedCost, type LabelledSet } from './semiSupervised';
 
 export function makeOptimizer(config: OptimizerConfig): tf.Optimizer {
   switch (config.type) {
@@ -133,6 +134,8 @@ export class Gan {
 
   /** Classes of a conditional GAN (Mirza & Osindero 2014): G and D see each sample's one-hot label; 0 when unconditional. */
   readonly classes: number;
+  /** semiSupervised: the few labelled training examples D's supervised term is drawn from (set before training). */
+  labelled: LabelledSet | null = null;
 
   constructor(
     readonly config: GanConfig,
@@ -142,7 +145,9 @@ export class Gan {
     this.classes = config.conditional ? conditionalClasses(config, data) : 0;
     const classes = this.classes;
     this.generator = buildNetwork('generator', config.generator, config.latent.size, data.shape, weights, classes ? { classes, at: 'input' } : null);
-    this.discriminator = buildNetwork(
+    // Semi-supervised (Salimans et al. 2016 §5): D ends in one logit per class; the game is played on their logsumexp.
+    const semiClasses = config.semiSupervised ? data.classNames.length : 0;
+    const discriminator = buildNetwork(
       'discriminator',
       config.discriminator,
       config.latent.size,
@@ -150,7 +155,9 @@ export class Gan {
       packedShape(data.shape, config.training.pack ?? 1),
       weights,
       config.conditional ? { classes, at: config.conditional.discriminatorLabels } : null,
+      semiClasses || 1,
     );
+    this.discriminator = semiClasses ? new ClassifyingDiscriminator(discriminator) : discriminator;
     this.generatorOptimizer = makeOptimizer(config.generator.optimizer);
     this.discriminatorOptimizer = makeOptimizer(config.discriminator.optimizer);
     this.random = randomStream(config.seed, 'training');
@@ -216,6 +223,31 @@ export class Gan {
     });
   }
 
+  /**
+   * semiSupervised: J(D) = J_unsupervised + weight · J_supervised on m labelled examples (J_unsupervised left out for the
+   * non-adversarial baseline); a closure to call inside D's loss, given the adversarial loss by the caller; null otherwise.
+   */
+  private supervisedTerm(m: number, own: <T extends tf.Tensor>(t: T) => T): ((adversarial?: tf.Scalar) => tf.Scalar) | null {
+    const semi = this.config.semiSupervised;
+    if (!semi || !(this.discriminator instanceof ClassifyingDiscriminator)) return null;
+    const set = this.labelled;
+    if (!set || set.count === 0) throw new Error('semiSupervised: the labelled examples were not set before training');
+    const d = this.data.dimension;
+    const values = new Float32Array(m * d);
+    const labels = new Int32Array(m);
+    for (let i = 0; i < m; i++) {
+      const index = this.random.int(set.count);
+      values.set(set.values.subarray(index * d, (index + 1) * d), i * d);
+      labels[i] = set.labels[index];
+    }
+    const x = own(tf.tensor2d(values, [m, d]));
+    const discriminator = this.discriminator;
+    return (adversarial) => {
+      const term = tf.mul(supervisedCost(discriminator.classLogits(x, true), labels), semi.weight) as tf.Scalar;
+      return semi.adversarial && adversarial ? (tf.add(adversarial, term) as tf.Scalar) : term;
+    };
+  }
+
   /** D on a minibatch: packed into training.pack samples per input first (PacGAN, Lin et al. 2018), when set. */
   private judge(x: tf.Tensor2D, training: boolean, labels?: tf.Tensor2D): tf.Tensor2D {
     const pack = this.config.training.pack ?? 1;
@@ -265,6 +297,8 @@ export class Gan {
         // PacGAN: one ε per packed input, so x̂ lies on the line between a packed real and a packed generated input.
         const penalized = cost.type === 'wgan-gp' ? { lambda: cost.lambda, epsilon: own(this.interpolationWeights(m / pack)) } : null;
         // Spectral norm (Miyato et al. 2018, Algorithm 1): one power iteration on every normalized kernel, then the update.
+        // semiSupervised: a labelled minibatch (from the checkpointed stream) for the supervised term.
+        const supervised = this.supervisedTerm(m, own);
         const sigma = this.discriminator.spectralNormUpdate();
         if (sigma && last) spectral = own(sigma);
         else sigma?.dispose();
@@ -277,7 +311,8 @@ export class Gan {
               if (last && withOutputs) logits = { real: own(tf.keep(onReal)), fake: own(tf.keep(onFake)) };
               if (last && wasserstein) estimate = own(tf.keep(wassersteinEstimate(onReal, onFake)));
               // (Label smoothing and historical averaging, when set: improvements.ts.)
-              const loss = discriminatorLoss(this.config.training, onReal, onFake, this.historicalAverages);
+              const adversarial = discriminatorLoss(this.config.training, onReal, onFake, this.historicalAverages);
+              const loss = supervised ? supervised(adversarial) : adversarial;
               if (!penalized) return loss;
               // The penalty is part of the critic's loss, so its gradient (a second derivative) moves the critic.
               const points = interpolates(packSamples(real, this.data.shape, pack), packSamples(fake, this.data.shape, pack), penalized.epsilon);

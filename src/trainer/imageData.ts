@@ -106,6 +106,23 @@ export class ImageSet implements DataSource {
   toDataSpace(values: Float32Array): Float32Array {
     return values;
   }
+
+  /** The images at `indexes`, as a set of their own (a held-out split). */
+  subset(indexes: ArrayLike<number>): ImageSet {
+    const d = this.dimension;
+    const pixels = new Uint8Array(indexes.length * d);
+    const labels = this.labels ? new Uint8Array(indexes.length) : null;
+    for (let i = 0; i < indexes.length; i++) {
+      pixels.set(this.pixels.subarray(indexes[i] * d, (indexes[i] + 1) * d), i * d);
+      if (labels && this.labels) labels[i] = this.labels[indexes[i]];
+    }
+    return new ImageSet(pixels, indexes.length, this.shape[0], this.shape[1], this.shape[2], labels, this.classNames);
+  }
+
+  /** Every image in order, in the model's space ([-1, 1]), [count × dimension]. */
+  pixelsAsModelSpace(): Float32Array {
+    return Float32Array.from(this.pixels, (v) => v / 127.5 - 1);
+  }
 }
 
 /** Where the built-in digits are: written next to the bundle by the build, or read from the `mnist` package. */

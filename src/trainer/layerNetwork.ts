@@ -323,10 +323,12 @@ export function buildNetwork(
   random: Random,
   /** A conditional GAN's label input (G's always joins z). */
   conditioning: Conditioning | null = null,
+  /** D's outputs: one score, or one logit per class for a semi-supervised D. */
+  discriminatorOutputs = 1,
 ): Network {
   const dimension = dataShape.reduce((a, b) => a * b, 1);
   const input = role === 'generator' ? [latentSize] : dataShape;
-  const outputSize = role === 'generator' ? dimension : 1;
+  const outputSize = role === 'generator' ? dimension : discriminatorOutputs;
   if (config.type === 'mlp')
     return new Mlp(
       role,
@@ -351,7 +353,11 @@ export function buildNetwork(
   const outSize = out.reduce((a, b) => a * b, 1);
   if (outSize !== outputSize) {
     const expected =
-      role === 'generator' ? `a sample of the data's shape [${dataShape.join(', ')}] (${dimension} values)` : 'one score (end with a dense layer of 1 unit)';
+      role === 'generator'
+        ? `a sample of the data's shape [${dataShape.join(', ')}] (${dimension} values)`
+        : discriminatorOutputs === 1
+          ? 'one score (end with a dense layer of 1 unit)'
+          : `one logit per class for semiSupervised (end with a dense layer of ${discriminatorOutputs} units)`;
     throw new NetworkShapeError(`${role}.layers: the last layer gives [${out.join(', ')}] (${outSize} values) per sample; expected ${expected}`);
   }
   if (role === 'generator' && out.length > 1 && out.join() !== dataShape.join()) {

@@ -56,6 +56,6 @@ export class Random {
 }
 
 /** Independent streams derived from the run's seed, so changing one use does not shift another. */
-export function randomStream(seed: number, purpose: 'weights' | 'training' | 'fixed-noise' | 'real-sample' | 'reference-batch'): Random {
+export function randomStream(seed: number, purpose: 'weights' | 'training' | 'fixed-noise' | 'real-sample' | 'reference-batch' | 'semi-supervised'): Random {
   return new Random(`${seed}:${purpose}`);
 }

@@ -39,6 +39,7 @@ import { randomStream, type Random } from './random';
 import { classGridLayout, classGridRows } from './conditioning';
 import { RunWriter } from './runWriter';
 import { Laboratory } from './laboratory';
+import { classifierAccuracy, ClassifyingDiscriminator, splitSemiSupervised } from './semiSupervised';
 import type { Player, TrainingControls } from './controls';
 import type { ControlState } from '../protocol/trainerRpc';
 import type { ControlChange, LiveHyperparameters } from '../protocol/runDirectory';
@@ -311,7 +312,10 @@ async function prepare(options: TrainOptions): Promise<Prepared> {
 }
 
 export async function train(options: TrainOptions): Promise<TrainResult> {
-  const { config, data, resume, fork } = await prepare(options);
+  const { config, data: allData, resume, fork } = await prepare(options);
+  // semiSupervised: the held-out test examples leave the training data; a few labelled ones are kept apart.
+  const semi = config.semiSupervised ? splitSemiSupervised(allData, config.semiSupervised, config.seed) : null;
+  const data = semi ? semi.train : allData;
   const backend = await selectBackend(options.backend, options.backendLoaders);
   const startedAt = new Date();
   const runId = resume ? resume.info.id : `${slug(config.name)}-${timestampForId(startedAt)}-${randomBytes(2).toString('hex')}`;
@@ -319,6 +323,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const totalSteps = config.training.steps;
 
   const gan = new Gan(config, data);
+  if (semi) gan.labelled = semi.labelled;
   let step = 0;
   let elapsedBefore = 0;
   if (resume) {
@@ -568,6 +573,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           stepsPerSecond: ((step - lastLog.step) * 1000) / Math.max(1, now - lastLog.time),
           ...criticMetrics(config, result),
           ...controlMetrics(step),
+          ...(semi && gan.discriminator instanceof ClassifyingDiscriminator && (step % samplesEvery === 0 || step === totalSteps)
+            ? { testAccuracy: await classifierAccuracy(gan.discriminator, semi.test, data.dimension) }
+            : {}),
         };
         lastLog = { time: now, step };
         lastMetrics = record;
