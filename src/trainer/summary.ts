@@ -28,5 +28,8 @@ export function metricsSummaryLines(m: MetricsRecord): string[] {
     const hint = has(m.wassersteinEstimate) ? "a critic's offset is arbitrary: only their difference counts" : "D's raw output, not a probability";
     lines.push(`  raw scores   E[D(x)] ${fmt(m.criticReal)}  E[D(G(z))] ${fmt(m.criticFake)}  (${hint})`);
   }
+  if (has(m.testAccuracy)) {
+    lines.push(`  classifier   test accuracy ${fmt(m.testAccuracy)}  (semi-supervised D on the held-out examples)`);
+  }
   return lines;
 }

@@ -7,6 +7,11 @@ import { metricsSummaryLines } from '../../src/trainer/summary';
 const base: MetricsRecord = { step: 600, time: 0, dLoss: 0.6931, gLoss: 0.7, dReal: 0.51, dFake: 0.48, stepsPerSecond: 3 };
 
 describe('CLI run summary', () => {
+  it('semi-supervised: the test accuracy of D as a classifier', () => {
+    const lines = metricsSummaryLines({ ...base, testAccuracy: 0.9123 });
+    assert.equal(lines[lines.length - 1], '  classifier   test accuracy 0.9123  (semi-supervised D on the held-out examples)');
+  });
+
   it('cross-entropy: D(x) and D(G(z)) are probabilities, and an optimal D at the solution gives 0.5', () => {
     const lines = metricsSummaryLines(base);
     assert.deepEqual(lines, ['  final loss   D 0.6931  G 0.7000', "  D(x) 0.5100  D(G(z)) 0.4800  (an optimal D at the game's solution gives 0.5)"]);
