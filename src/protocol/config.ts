@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { initSchema, layerSchema } from './layersConfig';
 import { packingConfigProblems, packingTrainingProblems, packSchema, unrollStepsSchema } from './packingConfig';
 import { semiSupervisedProblems, semiSupervisedSchema } from './semiSupervisedConfig';
+import { progressiveNetworkSchema, progressiveProblems, progressiveTrainingSchema } from './progressiveConfig';
 
 const positiveInt = (description: string) => z.number().int().positive().describe(description);
 const nonNegativeInt = (description: string) => z.number().int().nonnegative().describe(description);
@@ -99,7 +100,11 @@ export const layersNetworkSchema = z
   })
   .describe('A network given layer by layer.');
 
-export const networkSchema = z.discriminatedUnion('type', [mlpNetworkSchema, layersNetworkSchema]).describe('Network architecture and optimizer.');
+export const progressiveNetworkConfigSchema = progressiveNetworkSchema.extend({ optimizer: mlpNetworkSchema.shape.optimizer });
+
+export const networkSchema = z
+  .discriminatedUnion('type', [mlpNetworkSchema, layersNetworkSchema, progressiveNetworkConfigSchema])
+  .describe('Network architecture and optimizer.');
 
 export const ringDataSchema = z
   .strictObject({
@@ -356,6 +361,7 @@ export const trainingSchema = z
       ),
     pack: packSchema,
     unrollSteps: unrollStepsSchema,
+    progressive: progressiveTrainingSchema.optional(),
   })
   .superRefine((training, ctx) => {
     packingTrainingProblems(training, ctx);
@@ -567,6 +573,7 @@ const ganConfigObjectSchema = z
     improvementProblems(config, ctx);
     packingConfigProblems(config, ctx);
     semiSupervisedProblems(config, ctx);
+    progressiveProblems(config, ctx);
     if (!conditional) return;
     const unlabelled =
       data?.type === 'csv' && data.labelColumn === undefined
@@ -629,6 +636,7 @@ export type DataConfig = GanConfig['data'];
 export type NetworkConfig = GanConfig['generator'];
 export type MlpNetworkConfig = Extract<NetworkConfig, { type: 'mlp' }>;
 export type LayersNetworkConfig = Extract<NetworkConfig, { type: 'layers' }>;
+export type ProgressiveNetworkConfig = Extract<NetworkConfig, { type: 'progressive' }>;
 export type OptimizerConfig = NetworkConfig['optimizer'];
 export type GeneratorCost = z.infer<typeof generatorCostSchema>;
 export type TrainingConfig = GanConfig['training'];

@@ -224,6 +224,7 @@ async function buildGenerator(gan: Gan, dataSpace: ReturnType<typeof dataSpaceAf
   // A conditional G reads [z; one-hot y]: its first layer's input is latent + classes wide.
   const inputSize = gan.config.latent.size + gan.classes;
   const builder = new SequentialBuilder(inputSize);
+  if (config.type === 'progressive') throw new ExportError('a progressive generator cannot be exported as a Layers model yet (use gan-workbench sample)');
   if (config.type === 'layers') {
     if (dataSpace) throw new ExportError('a layers generator on standardized data cannot be exported yet');
     await buildLayers(builder, config, inputSize, read);

@@ -21,6 +21,7 @@ import { packedShape, packSamples } from './packing';
 import { withUnrolledDiscriminator } from './unrolled';
 import { Random, randomStream } from './random';
 import { ClassifyingDiscriminator, supervisedCost, type LabelledSet } from './semiSupervised';
+import { growthAt, ProgressiveNetwork } from './progressiveNetwork';
 
 export function makeOptimizer(config: OptimizerConfig): tf.Optimizer {
   switch (config.type) {
@@ -182,6 +183,18 @@ export class Gan {
         this.discriminator.setVirtualReference(pack > 1 ? packSamples(real, this.data.shape, pack) : real);
       }
     });
+  }
+
+  /**
+   * Progressive growing (training.progressive): both networks at the resolution and fade of `step`
+   * (the step about to be trained, or the last one trained before sampling). Nothing otherwise.
+   */
+  setStep(step: number): void {
+    const schedule = this.config.training.progressive;
+    if (!schedule) return;
+    for (const network of [this.generator, this.discriminator]) {
+      if (network instanceof ProgressiveNetwork) network.setGrowth(growthAt(Math.max(1, step), network.blockCount, schedule));
+    }
   }
 
   /** m noise vectors from p_z. */

@@ -11,6 +11,7 @@ import type { InitConfig, LayerConfig } from '../protocol/layersConfig';
 import { layerShapes } from '../protocol/layersConfig';
 import type { Conditioning } from './conditioning';
 import { checkLabels, conditionedInputShape, joinLabels } from './conditioning';
+import { ProgressiveNetwork } from './progressiveNetwork';
 import { minibatchDiscrimination, SpectralNorm, updateSpectralNorms } from './improvements';
 import type { NamedVariable } from './mlp';
 import { Mlp } from './mlp';
@@ -329,6 +330,10 @@ export function buildNetwork(
   const dimension = dataShape.reduce((a, b) => a * b, 1);
   const input = role === 'generator' ? [latentSize] : dataShape;
   const outputSize = role === 'generator' ? dimension : discriminatorOutputs;
+  if (config.type === 'progressive') {
+    if (conditioning) throw new NetworkShapeError(`${role}: a progressive network cannot be conditional yet`);
+    return new ProgressiveNetwork(role, role, config, latentSize, dataShape, random, outputSize);
+  }
   if (config.type === 'mlp')
     return new Mlp(
       role,

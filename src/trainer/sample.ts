@@ -95,6 +95,8 @@ export async function restoreRun(
     } else {
       step = (await restoreCheckpoint(runDir, options.step, gan)).step;
     }
+    // A progressive run samples at the resolution it had reached at that step.
+    gan.setStep(step);
     return { runDir, config, data, gan, step, dispose };
   } catch (error) {
     dispose();

@@ -404,6 +404,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const { metricsEvery, histogramsEvery, samplesEvery, checkpointEvery, keepCheckpoints, histogramBins } = config.logging;
 
   const writeSamples = async (atStep: number) => {
+    gan.setStep(atStep);
     const modelSamples = await gan.generate(fixedNoise, fixedLabels ?? undefined);
     lastSamples = data.toDataSpace(modelSamples);
     if (gridLayout) {
@@ -555,6 +556,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const logHistogram = next % histogramsEvery === 0;
       if (injected.nanAtStep === next) poisonWeights(gan);
       applyLearningRates(liveConfig(), { generator: gan.generatorOptimizer, discriminator: gan.discriminatorOptimizer }, next, totalSteps);
+      gan.setStep(next);
       const result = await gan.step(logMetrics || logHistogram, { dStepsPerGStep: live.dStepsPerGStep });
       if (!Number.isFinite(result.dLoss) || !Number.isFinite(result.gLoss)) {
         const kept = lastCheckpoint === null ? 'no checkpoint was written yet' : `the last finite checkpoint is step ${lastCheckpoint}`;
