@@ -107,20 +107,17 @@ function multiply(x: Float64Array, y: Float64Array, d: number): Float64Array {
   return out;
 }
 
-/** The Fréchet distance of N(μ₁, Σ₁) and N(μ₂, Σ₂), Σ row-major d×d. */
-export function frechetDistanceOfGaussians(
-  mean1: ArrayLike<number>,
-  covariance1: ArrayLike<number>,
-  mean2: ArrayLike<number>,
-  covariance2: ArrayLike<number>,
-  d: number,
-): number {
-  let meanTerm = 0;
-  for (let j = 0; j < d; j++) meanTerm += (mean1[j] - mean2[j]) ** 2;
-  let traces = 0;
-  for (let j = 0; j < d; j++) traces += covariance1[j * d + j] + covariance2[j * d + j];
-  // Σ₁^½ = V diag(√λ) Vᵀ.
-  const { values, vectors } = symmetricEigen(covariance1, d, true);
+/** A Gaussian fitted to a reference sample, with Σ^½: the same at every evaluation against one real sample. */
+export interface FrechetReference {
+  mean: Float64Array;
+  covariance: Float64Array;
+  root: Float64Array;
+  dimension: number;
+}
+
+/** Σ^½ = V diag(√λ) Vᵀ of a symmetric PSD row-major d×d matrix. */
+export function symmetricRoot(covariance: ArrayLike<number>, d: number): Float64Array {
+  const { values, vectors } = symmetricEigen(covariance, d, true);
   const root = new Float64Array(d * d);
   for (let k = 0; k < d; k++) {
     const w = Math.sqrt(Math.max(values[k], 0));
@@ -130,6 +127,28 @@ export function frechetDistanceOfGaussians(
       for (let j = 0; j < d; j++) root[i * d + j] += vik * vectors![j * d + k];
     }
   }
+  return root;
+}
+
+export function frechetReference(rows: ArrayLike<number>, dimension: number): FrechetReference {
+  const { mean, covariance } = gaussianFit(rows, dimension);
+  return { mean, covariance, root: symmetricRoot(covariance, dimension), dimension };
+}
+
+/** The Fréchet distance of N(μ₁, Σ₁) and N(μ₂, Σ₂), Σ row-major d×d; `root1` is Σ₁^½ when known. */
+export function frechetDistanceOfGaussians(
+  mean1: ArrayLike<number>,
+  covariance1: ArrayLike<number>,
+  mean2: ArrayLike<number>,
+  covariance2: ArrayLike<number>,
+  d: number,
+  root1?: Float64Array,
+): number {
+  let meanTerm = 0;
+  for (let j = 0; j < d; j++) meanTerm += (mean1[j] - mean2[j]) ** 2;
+  let traces = 0;
+  for (let j = 0; j < d; j++) traces += covariance1[j * d + j] + covariance2[j * d + j];
+  const root = root1 ?? symmetricRoot(covariance1, d);
   const inner = multiply(multiply(root, Float64Array.from(covariance2), d), root, d);
   for (let i = 0; i < d; i++) {
     for (let j = i + 1; j < d; j++) {
@@ -144,9 +163,9 @@ export function frechetDistanceOfGaussians(
   return Math.max(0, meanTerm + traces - 2 * traceRoot);
 }
 
-/** The Fréchet distance between Gaussians fitted to two samples of rows of `dimension` numbers. */
-export function frechetDistance(a: ArrayLike<number>, b: ArrayLike<number>, dimension: number): number {
-  const fa = gaussianFit(a, dimension);
+/** The Fréchet distance between Gaussians fitted to two samples of rows of `dimension` numbers (or a reference fitted once, and rows). */
+export function frechetDistance(a: ArrayLike<number> | FrechetReference, b: ArrayLike<number>, dimension: number): number {
+  const fa = 'root' in a ? a : frechetReference(a, dimension);
   const fb = gaussianFit(b, dimension);
-  return frechetDistanceOfGaussians(fa.mean, fa.covariance, fb.mean, fb.covariance, dimension);
+  return frechetDistanceOfGaussians(fa.mean, fa.covariance, fb.mean, fb.covariance, dimension, fa.root);
 }

@@ -64,34 +64,57 @@ export function kthNeighbourRadii(distances: Float32Array, n: number, k: number)
   return radii;
 }
 
-/** Precision, recall (k = 3), density and coverage (k = 5) of `fake` against `real`, rows of `dimension` numbers. */
-export function manifoldMetrics(real: Float32Array, fake: Float32Array, dimension: number, kPrecision = 3, kDensity = 5): ManifoldMetrics {
+/** The real sample's k-NN radii (squared) for precision (k = 3) and density/coverage (k = 5): the same at every evaluation against one real sample. */
+export interface RealManifold {
+  rows: Float32Array;
+  dimension: number;
+  radiiPrecision: Float32Array;
+  radiiDensity: Float32Array;
+  kPrecision: number;
+  kDensity: number;
+}
+
+export function realManifold(real: Float32Array, dimension: number, kPrecision = 3, kDensity = 5): RealManifold {
   const n = real.length / dimension;
+  const distances = squaredDistances(real, real, dimension);
+  return {
+    rows: real,
+    dimension,
+    radiiPrecision: kthNeighbourRadii(distances, n, kPrecision),
+    radiiDensity: kthNeighbourRadii(distances, n, kDensity),
+    kPrecision,
+    kDensity,
+  };
+}
+
+/** Precision, recall (k = 3), density and coverage (k = 5) of `fake` against `real` (rows of `dimension` numbers, or a RealManifold made once). */
+export function manifoldMetrics(real: Float32Array | RealManifold, fake: Float32Array, dimension: number, kPrecision = 3, kDensity = 5): ManifoldMetrics {
+  const reference = real instanceof Float32Array ? realManifold(real, dimension, kPrecision, kDensity) : real;
+  if (reference.dimension !== dimension || reference.kPrecision !== kPrecision || reference.kDensity !== kDensity) {
+    throw new Error('the real manifold was made for another dimension or k');
+  }
+  const n = reference.rows.length / dimension;
   const m = fake.length / dimension;
-  const realRadii3 = (() => {
-    const dRR = squaredDistances(real, real, dimension);
-    return { k3: kthNeighbourRadii(dRR, n, kPrecision), k5: kthNeighbourRadii(dRR, n, kDensity) };
-  })();
-  const fakeRadii3 = kthNeighbourRadii(squaredDistances(fake, fake, dimension), m, kPrecision);
-  const dRF = squaredDistances(real, fake, dimension);
+  const fakeRadii = kthNeighbourRadii(squaredDistances(fake, fake, dimension), m, kPrecision);
+  const dRF = squaredDistances(reference.rows, fake, dimension);
   const fakeInReal = new Uint8Array(m);
   let recalled = 0;
   let covered = 0;
   let densityCount = 0;
   for (let i = 0; i < n; i++) {
     const row = i * m;
-    const r3 = realRadii3.k3[i];
-    const r5 = realRadii3.k5[i];
+    const rPrecision = reference.radiiPrecision[i];
+    const rDensity = reference.radiiDensity[i];
     let inFake = false;
     let holds = false;
     for (let j = 0; j < m; j++) {
       const d = dRF[row + j];
-      if (d <= r3) fakeInReal[j] = 1;
-      if (d <= r5) {
+      if (d <= rPrecision) fakeInReal[j] = 1;
+      if (d <= rDensity) {
         densityCount++;
         holds = true;
       }
-      if (!inFake && d <= fakeRadii3[j]) inFake = true;
+      if (!inFake && d <= fakeRadii[j]) inFake = true;
     }
     if (inFake) recalled++;
     if (holds) covered++;
