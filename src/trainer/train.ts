@@ -30,6 +30,7 @@ import { applySettings, type ConfigSetting } from '../protocol/configPatch';
 import { formatProblem } from '../protocol/config';
 import { ConfigError, loadConfigFile, resolveConfigPaths } from './configFile';
 import { loadData, type DataSource } from './data';
+import { createEvaluator } from './evaluation/evaluator';
 import { faults } from './faults';
 import { Gan, type StepResult } from './gan';
 import { HealthWatch } from './health';
@@ -351,6 +352,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       : data.sample(randomStream(config.seed, 'real-sample'), sampleCount);
     await writer.writeRealImage(encodeImageGrid(real, sampleCount, gridLayout));
   }
+  // Sample quality every samplesEvery steps and at the end, on its own fixed noise and real sample.
+  const evaluator = await createEvaluator(config, data).catch((caught: unknown) => {
+    options.observer?.onWarning?.(`the run goes on without the evaluation metrics: ${caught instanceof Error ? caught.message : String(caught)}`);
+    return null;
+  });
   options.observer?.onStart?.({
     runId,
     runDir,
@@ -410,7 +416,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     if (!resume) await writeSamples(step);
     while (step < totalSteps && !options.signal?.aborted) {
       const next = step + 1;
-      const logMetrics = next % metricsEvery === 0 || next === totalSteps;
+      const evaluate = evaluator !== null && (next % samplesEvery === 0 || next === totalSteps);
+      // An evaluated step is a logged one: its record carries the evaluation.
+      const logMetrics = next % metricsEvery === 0 || next === totalSteps || evaluate;
       const logHistogram = next % histogramsEvery === 0;
       if (injected.nanAtStep === next) poisonWeights(gan);
       applyLearningRates(config, { generator: gan.generatorOptimizer, discriminator: gan.discriminatorOptimizer }, next, totalSteps);
@@ -431,6 +439,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           dFake: mean(result.outputs.dFake),
           stepsPerSecond: ((step - lastLog.step) * 1000) / Math.max(1, now - lastLog.time),
           ...criticMetrics(config, result),
+          ...(evaluate ? await evaluator.evaluate(gan) : {}),
         };
         lastLog = { time: now, step };
         lastMetrics = record;
@@ -467,6 +476,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     error = caught instanceof Error ? caught.message : String(caught);
   } finally {
     fixedNoise.dispose();
+    evaluator?.dispose();
     gan.dispose();
   }
   try {
