@@ -122,7 +122,7 @@ export interface MetricsRecord {
   classKl?: number;
   /** exp(E_x KL(p(y|x) ‖ p(y))) under the classifier: the Inception-score analogue, in [1, classes]. */
   classifierScore?: number;
-  /** Fréchet distance between Gaussians fitted to the real and generated samples' features (the classifier's, or pixels up to 256). */
+  /** Fréchet distance between Gaussians fitted to the real and generated samples' features (the classifier's, or pixels up to 128). */
   frechetDistance?: number;
   /** Improved precision (Kynkäänniemi et al. 2019, k = 3): generated samples inside the real manifold, in [0, 1]. */
   precision?: number;
