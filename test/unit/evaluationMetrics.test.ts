@@ -8,7 +8,7 @@ import { selectBackend } from '../../src/trainer/backend';
 import { argmaxClasses, classHistogram, classMetrics, classifierScore, CLASS_SMOOTHING } from '../../src/trainer/evaluation/classes';
 import { frechetDistance, frechetDistanceOfGaussians, gaussianFit, symmetricEigen } from '../../src/trainer/evaluation/frechet';
 import { gridDivergences } from '../../src/trainer/evaluation/grid';
-import { kthNeighbourRadii, manifoldMetrics, squaredDistances } from '../../src/trainer/evaluation/manifold';
+import { forEachDistanceBlock, kthNeighbourRadii, manifoldMetrics, neighbourRadii, squaredDistances } from '../../src/trainer/evaluation/manifold';
 import { Random } from '../../src/trainer/random';
 
 const close = (actual: number, expected: number, tolerance: number, what = '') =>
@@ -34,6 +34,19 @@ describe('k-NN distances', () => {
     const d = squaredDistances(points, points, 1);
     assert.deepEqual(Array.from(kthNeighbourRadii(d, 4, 1)), [1, 1, 0, 0]);
     assert.deepEqual(Array.from(kthNeighbourRadii(d, 4, 2)), [9, 4, 4, 4]);
+  });
+  it('blocks of rows give the whole matrix, and the blocked radii the matrix radii', () => {
+    const a = normalRows('blocks-a', 50, 3);
+    const b = normalRows('blocks-b', 20, 3);
+    const whole = squaredDistances(a, b, 3);
+    const pieces = new Float32Array(50 * 20);
+    const starts: number[] = [];
+    forEachDistanceBlock(a, b, 3, (start, _count, distances) => (starts.push(start), pieces.set(distances, start * 20)), 7);
+    assert.deepEqual(starts, [0, 7, 14, 21, 28, 35, 42, 49]);
+    assert.deepEqual(pieces, whole);
+    const [r3, r5] = neighbourRadii(a, 3, [3, 5]);
+    assert.deepEqual(r3, kthNeighbourRadii(squaredDistances(a, a, 3), 50, 3));
+    assert.deepEqual(r5, kthNeighbourRadii(squaredDistances(a, a, 3), 50, 5));
   });
 });
 
