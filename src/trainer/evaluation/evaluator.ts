@@ -95,15 +95,18 @@ export async function createEvaluator(config: GanConfig, data: DataSource): Prom
   const frechet: FrechetReference | null = features !== 'points' && featureSize <= MAX_FRECHET_DIMENSION ? frechetReference(realFeatures, featureSize) : null;
   const realDataSpace = data.dimension === 2 ? data.toDataSpace(real) : null;
 
-  // The fixed evaluation noise (and labels), made once from its own stream.
-  let noise: { z: tf.Tensor2D; labels: Int32Array | undefined }[] | null = null;
+  // The fixed evaluation noise (and labels), made once from its own stream; kept as numbers, so
+  // the run's tensor count is the same before and after the first evaluation.
+  let noise: { z: Float32Array; shape: [number, number]; labels: Int32Array | undefined }[] | null = null;
   const fixedNoise = (gan: EvaluatedGenerator) => {
     if (noise) return noise;
     const random = randomStream(config.seed, 'evaluation-noise');
     noise = [];
     for (let start = 0; start < samples; start += GENERATE_BATCH) {
       const count = Math.min(GENERATE_BATCH, samples - start);
-      noise.push({ z: gan.noise(count, random), labels: gan.classes ? gan.labels(count, random) : undefined });
+      const z = gan.noise(count, random);
+      noise.push({ z: (z.dataSync() as Float32Array).slice(), shape: [z.shape[0], z.shape[1]], labels: gan.classes ? gan.labels(count, random) : undefined });
+      z.dispose();
     }
     return noise;
   };
@@ -114,9 +117,14 @@ export async function createEvaluator(config: GanConfig, data: DataSource): Prom
     async evaluate(gan) {
       const fake = new Float32Array(samples * data.dimension);
       let offset = 0;
-      for (const { z, labels } of fixedNoise(gan)) {
-        fake.set(await gan.generate(z, labels), offset);
-        offset += z.shape[0] * data.dimension;
+      for (const { z, shape, labels } of fixedNoise(gan)) {
+        const tensor = tf.tensor2d(z, shape);
+        try {
+          fake.set(await gan.generate(tensor, labels), offset);
+        } finally {
+          tensor.dispose();
+        }
+        offset += shape[0] * data.dimension;
       }
       const result: Partial<EvaluationFields> = { evaluationFeatures: features };
       let fakeFeatures: Float32Array = fake;
@@ -138,7 +146,6 @@ export async function createEvaluator(config: GanConfig, data: DataSource): Prom
       return result;
     },
     dispose() {
-      for (const { z } of noise ?? []) z.dispose();
       noise = null;
       classifier?.dispose();
     },
