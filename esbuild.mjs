@@ -61,7 +61,7 @@ const contexts = [
   },
 ];
 
-/** Files the bundles load at run time: the WASM binaries and the config's JSON Schema. */
+/** Files the bundles load at run time: the WASM binaries, the built-in digits, the MNIST classifier and the config's JSON Schema. */
 async function writeAssets() {
   await mkdir(outdir, { recursive: true });
   const wasmDir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
@@ -69,6 +69,9 @@ async function writeAssets() {
     await copyFile(path.join(wasmDir, file), path.join(outdir, file));
   }
   await writeBuiltInMnist();
+  // The evaluation's MNIST classifier (npm run train:classifier writes it).
+  await mkdir(path.join(outdir, 'data'), { recursive: true });
+  await copyFile('src/trainer/evaluation/mnist-classifier.bin', path.join(outdir, 'data', 'mnist-classifier.bin'));
   // "GAN: New experiment" offers the examples as templates.
   await mkdir(path.join(outdir, 'templates'), { recursive: true });
   for (const file of (await readdir('examples')).filter((f) => f.endsWith('.gan.json'))) {

@@ -409,6 +409,19 @@ export const loggingSchema = z
     sampleCount: positiveInt('Samples drawn from the fixed noise each time.').max(10000).default(500),
     checkpointEvery: positiveInt('Save a checkpoint (both networks and optimizers) every N steps.').default(1000),
     keepCheckpoints: positiveInt('Keep the newest N checkpoints.').default(3),
+    evaluationSamples: z
+      .number()
+      .int()
+      .min(0)
+      .max(10000)
+      .refine((n) => n === 0 || n >= 10, 'at least 10 (precision, recall, density and coverage need neighbours), or 0 to turn the evaluation off')
+      .describe(
+        'Samples of G (from a fixed evaluation noise) and of the data (a fixed sample) that the evaluation compares every samplesEvery ' +
+          'steps and at the end, writing the evaluation fields of metrics.jsonl: precision, recall, density and coverage; for 2-D data ' +
+          "the grid KL and JS (and, for ring and grid, the modes covered); for 28×28 grayscale images the MNIST classifier's classes " +
+          'covered, class KL, classifier score and Fréchet distance. 0 turns the evaluation off.',
+      )
+      .default(1000),
   })
   .describe('What the trainer writes to the run directory, and how often.');
 
@@ -557,6 +570,7 @@ const ganConfigObjectSchema = z
       sampleCount: 500,
       checkpointEvery: 1000,
       keepCheckpoints: 3,
+      evaluationSamples: 1000,
     }),
   })
   .superRefine((config, ctx) => {

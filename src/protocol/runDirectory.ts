@@ -123,30 +123,34 @@ export interface MetricsRecord {
   /** ‖∇θg J(G)‖₂ of G's update on this step, over all of G's parameters (logged steps); → 0 when D wins and G learns nothing. */
   generatorGradientNorm?: number;
 
-  // Evaluation (every logging.samplesEvery steps, on a sample of G beside a sample of the data).
+  // Evaluation (every logging.samplesEvery steps and at the last step, on logging.evaluationSamples samples of G from a
+  // fixed evaluation noise beside as many of the data from a fixed draw; src/trainer/evaluation/).
   /** Built-in mixtures (PacGAN protocol, Lin et al. 2018): modes with at least one high-quality sample. */
   modesCovered?: number;
   /** Built-in mixtures: fraction of samples within 3σ of their nearest mode, in [0, 1]. */
   highQuality?: number;
   /** Built-in mixtures: KL(mode histogram of the high-quality samples ‖ uniform). */
   modeReverseKl?: number;
-  /** Any 2-D data: KL(p_data ‖ p_g) of the two samples' histograms on a grid over the data's box (smoothed). */
+  /**
+   * Any 2-D data: KL(p_data ‖ p_g) of the two samples' histograms on a 20×20 grid over the real sample's box padded by 10%
+   * (points outside in the border cells), each histogram smoothed by 0.1 of a count per cell; 0 when they match.
+   */
   gridKl?: number;
-  /** Any 2-D data: Jensen–Shannon divergence of the two grid histograms, in nats, in [0, ln 2]. */
+  /** Any 2-D data: Jensen–Shannon divergence of the two smoothed grid histograms, in nats, in [0, ln 2] (near ln 2 when disjoint). */
   gridJs?: number;
-  /** Labelled image data with a classifier (MNIST): classes with at least one sample the classifier gives them. */
+  /** 28×28×1 images (the MNIST classifier): classes that are the classifier's most probable class for at least one sample. */
   classesCovered?: number;
-  /** KL(class histogram of G's samples ‖ the data's class frequencies) under the classifier. */
+  /** KL(class histogram of G's samples ‖ that of the real sample), both under the classifier and smoothed by ½ a count per class. */
   classKl?: number;
   /** exp(E_x KL(p(y|x) ‖ p(y))) under the classifier: the Inception-score analogue, in [1, classes]. */
   classifierScore?: number;
-  /** Fréchet distance between Gaussians fitted to the classifier's features of real and generated samples. */
+  /** Fréchet distance between Gaussians fitted to the real and generated samples' features (the classifier's, or pixels up to 128). */
   frechetDistance?: number;
   /** Improved precision (Kynkäänniemi et al. 2019, k = 3): generated samples inside the real manifold, in [0, 1]. */
   precision?: number;
   /** Improved recall (k = 3): real samples inside the generated manifold, in [0, 1]. */
   recall?: number;
-  /** Density (Naeem et al. 2020, k = 5): mean count of real k-NN balls holding a generated sample, over k; about 1 when matched. */
+  /** Density (Naeem et al. 2020, k = 5): mean count of real k-NN balls holding a generated sample, over k; about 1 when matched ((k + 1)/k for identical samples). */
   density?: number;
   /** Coverage (k = 5): real samples whose k-NN ball holds a generated sample, in [0, 1]. */
   coverage?: number;
@@ -154,7 +158,8 @@ export interface MetricsRecord {
   testAccuracy?: number;
   /**
    * The features precision/recall/density/coverage and the Fréchet distance were measured on:
-   * the MNIST classifier's penultimate layer, or raw pixels for image data without a classifier.
+   * the MNIST classifier's 64-d penultimate layer (28×28×1 images), raw pixels (other images), or
+   * the points themselves (vector data; no Fréchet distance there).
    */
   evaluationFeatures?: 'mnist-classifier' | 'pixels' | 'points';
 

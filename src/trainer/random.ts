@@ -55,7 +55,13 @@ export class Random {
   }
 }
 
-/** Independent streams derived from the run's seed, so changing one use does not shift another. */
-export function randomStream(seed: number, purpose: 'weights' | 'training' | 'fixed-noise' | 'real-sample' | 'reference-batch' | 'semi-supervised'): Random {
+/**
+ * Independent streams derived from the run's seed, so changing one use does not shift another.
+ * The evaluation draws its fixed noise and labels, and its fixed real sample, from their own two.
+ */
+export function randomStream(
+  seed: number,
+  purpose: 'weights' | 'training' | 'fixed-noise' | 'real-sample' | 'reference-batch' | 'evaluation-noise' | 'evaluation-sample' | 'semi-supervised',
+): Random {
   return new Random(`${seed}:${purpose}`);
 }

@@ -31,5 +31,33 @@ export function metricsSummaryLines(m: MetricsRecord): string[] {
   if (has(m.testAccuracy)) {
     lines.push(`  classifier   test accuracy ${fmt(m.testAccuracy)}  (semi-supervised D on the held-out examples)`);
   }
+  return [...lines, ...evaluationSummaryLines(m)];
+}
+
+const on: Record<NonNullable<MetricsRecord['evaluationFeatures']>, string> = {
+  'mnist-classifier': "the MNIST classifier's features",
+  pixels: 'raw pixels',
+  points: 'the points',
+};
+
+/** The evaluation of the record's step (its samples of G against a fixed real sample), when it has one. */
+export function evaluationSummaryLines(m: MetricsRecord): string[] {
+  if (!m.evaluationFeatures) return [];
+  const lines = [
+    `  evaluation   precision ${fmt(m.precision)}  recall ${fmt(m.recall)}  density ${fmt(m.density)}  coverage ${fmt(m.coverage)}  (on ${on[m.evaluationFeatures]}; 1 when G matches the data)`,
+  ];
+  if (has(m.classesCovered)) {
+    lines.push(
+      `  classes      ${m.classesCovered} covered  class KL ${fmt(m.classKl)}  classifier score ${fmt(m.classifierScore)}  Fréchet distance ${fmt(m.frechetDistance)}`,
+    );
+  } else if (has(m.frechetDistance)) {
+    lines.push(`  Fréchet      ${fmt(m.frechetDistance)}  (0 when the Gaussians fitted to G's and the data's samples are one)`);
+  }
+  if (has(m.modesCovered)) {
+    lines.push(
+      `  mixture      ${m.modesCovered} modes covered, ${fmt(100 * (m.highQuality ?? NaN))}% high quality, mode KL ${fmt(m.modeReverseKl)}  (evaluation sample)`,
+    );
+  }
+  if (has(m.gridKl)) lines.push(`  grid         KL(p_data ‖ p_g) ${fmt(m.gridKl)}  JS ${fmt(m.gridJs)} nats  (0 when matched; JS at most ln 2 = 0.6931)`);
   return lines;
 }

@@ -30,6 +30,7 @@ import { applySettings, type ConfigSetting } from '../protocol/configPatch';
 import { formatProblem } from '../protocol/config';
 import { ConfigError, loadConfigFile, resolveConfigPaths } from './configFile';
 import { loadData, type DataSource } from './data';
+import { createEvaluator } from './evaluation/evaluator';
 import { faults } from './faults';
 import { Gan, type StepResult } from './gan';
 import { HealthWatch } from './health';
@@ -382,6 +383,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       : data.sample(randomStream(config.seed, 'real-sample'), sampleCount);
     await writer.writeRealImage(encodeImageGrid(real, sampleCount, gridLayout));
   }
+  // Sample quality every samplesEvery steps and at the end, on its own fixed noise and real sample.
+  const evaluator = await createEvaluator(config, data).catch((caught: unknown) => {
+    options.observer?.onWarning?.(`the run goes on without the evaluation metrics: ${caught instanceof Error ? caught.message : String(caught)}`);
+    return null;
+  });
   options.observer?.onStart?.({
     runId,
     runDir,
@@ -552,7 +558,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         continue;
       }
       const next = step + 1;
-      const logMetrics = next % metricsEvery === 0 || next === totalSteps;
+      const evaluate = (evaluator !== null || semi !== null) && (next % samplesEvery === 0 || next === totalSteps);
+      // An evaluated step is a logged one: its record carries the evaluation.
+      const logMetrics = next % metricsEvery === 0 || next === totalSteps || evaluate;
       const logHistogram = next % histogramsEvery === 0;
       if (injected.nanAtStep === next) poisonWeights(gan);
       applyLearningRates(liveConfig(), { generator: gan.generatorOptimizer, discriminator: gan.discriminatorOptimizer }, next, totalSteps);
@@ -575,7 +583,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           stepsPerSecond: ((step - lastLog.step) * 1000) / Math.max(1, now - lastLog.time),
           ...criticMetrics(config, result),
           ...controlMetrics(step),
-          ...(semi && gan.discriminator instanceof ClassifyingDiscriminator && (step % samplesEvery === 0 || step === totalSteps)
+          ...(evaluate && evaluator ? await evaluator.evaluate(gan) : {}),
+          ...(evaluate && semi && gan.discriminator instanceof ClassifyingDiscriminator
             ? { testAccuracy: await classifierAccuracy(gan.discriminator, semi.test, data.dimension) }
             : {}),
         };
@@ -617,6 +626,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     fixedNoise.dispose();
     liveNoise?.dispose();
     laboratory?.dispose();
+    evaluator?.dispose();
     gan.dispose();
   }
   try {

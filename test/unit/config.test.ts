@@ -29,6 +29,23 @@ describe('experiment config', () => {
     assert.equal(result.config.generator.optimizer.type, 'adam');
   });
 
+  it('evaluates 1,000 samples by default; 0 turns the evaluation off; 1 to 9 and more than 10,000 are refused', () => {
+    const defaults = validateConfig(minimal);
+    assert.ok(defaults.ok);
+    assert.equal(defaults.config.logging.evaluationSamples, 1000);
+    const partial = validateConfig({ ...minimal, logging: { samplesEvery: 50 } });
+    assert.ok(partial.ok);
+    assert.equal(partial.config.logging.evaluationSamples, 1000);
+    const off = validateConfig({ ...minimal, logging: { evaluationSamples: 0 } });
+    assert.ok(off.ok);
+    assert.equal(off.config.logging.evaluationSamples, 0);
+    assert.deepEqual(problems({ ...minimal, logging: { evaluationSamples: 5 } }), [
+      'logging.evaluationSamples: at least 10 (precision, recall, density and coverage need neighbours), or 0 to turn the evaluation off',
+    ]);
+    assert.equal(problems({ ...minimal, logging: { evaluationSamples: 20000 } }).length, 1);
+    assert.equal(problems({ ...minimal, logging: { evaluationSamples: 12.5 } }).length, 1);
+  });
+
   it('names the field and the expectation for a wrong type', () => {
     assert.deepEqual(problems({ ...minimal, training: { batchSize: 'sixty-four' } }), ['training.batchSize: expected number, got "sixty-four"']);
   });

@@ -50,4 +50,40 @@ describe('CLI run summary', () => {
     const lines = metricsSummaryLines({ ...base, wassersteinEstimate: null as unknown as number, criticReal: 1, criticFake: 2 });
     assert.match(lines[2], /Wasserstein estimate E\[D\(x\)\] - E\[D\(G\(z\)\)\] --/);
   });
+
+  it('the evaluation of the last step: manifold metrics on their features, classes for MNIST, modes and grid for 2-D', () => {
+    const mnist = metricsSummaryLines({
+      ...base,
+      evaluationFeatures: 'mnist-classifier',
+      precision: 0.9,
+      recall: 0.85,
+      density: 1.02,
+      coverage: 0.97,
+      classesCovered: 10,
+      classKl: 0.0117,
+      classifierScore: 9.5,
+      frechetDistance: 4.25,
+    });
+    assert.equal(
+      mnist[2],
+      "  evaluation   precision 0.9000  recall 0.8500  density 1.020  coverage 0.9700  (on the MNIST classifier's features; 1 when G matches the data)",
+    );
+    assert.equal(mnist[3], '  classes      10 covered  class KL 0.01170  classifier score 9.500  Fréchet distance 4.250');
+    const ring = metricsSummaryLines({
+      ...base,
+      evaluationFeatures: 'points',
+      precision: 0.5,
+      recall: 0.5,
+      density: 0.5,
+      coverage: 0.5,
+      modesCovered: 8,
+      highQuality: 0.9,
+      modeReverseKl: 0.01,
+      gridKl: 0.2,
+      gridJs: 0.05,
+    });
+    assert.match(ring[3], /^ {2}mixture {6}8 modes covered, 90\.00% high quality, mode KL 0\.01000/);
+    assert.match(ring[4], /^ {2}grid {9}KL\(p_data ‖ p_g\) 0\.2000 {2}JS 0\.05000 nats/);
+    assert.equal(metricsSummaryLines(base).length, 2, 'no evaluation lines without an evaluation');
+  });
 });
