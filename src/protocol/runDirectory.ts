@@ -220,7 +220,7 @@ export interface LaboratoryFrame {
   gradients: number[][];
   /**
    * G on a `columns` × `rows` grid of noise, z₁ and z₂ over ±2 (normal noise) or ±1 (uniform) with
-   * the other noise coordinates 0, row-major; neighbours joined show how G folds the noise plane.
+   * the other noise coordinates those of the first fixed-noise vector (a typical z), row-major; neighbours joined show how G folds the noise plane.
    * Null for a conditional G.
    */
   manifold: { columns: number; rows: number; points: number[][] } | null;

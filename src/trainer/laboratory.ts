@@ -11,6 +11,7 @@ import type { Gan } from './gan';
 import { adversarialGeneratorCost } from './losses';
 import { oneHot } from './conditioning';
 import { packSamples } from './packing';
+import { randomStream } from './random';
 
 /** Cells of the surface along each axis: fine enough to look smooth once the view interpolates. */
 export const SURFACE_CELLS = 40;
@@ -61,10 +62,14 @@ export class Laboratory {
       this.manifoldNoise = null;
     } else {
       const extent = latent.distribution === 'normal' ? 2 : 1;
+      // The other coordinates: one typical draw from p_z (the first fixed-noise vector), not 0: in
+      // 64 dimensions z = 0 is far from every z that G sees, and so would be its image.
+      const typical = tf.tidy(() => tf.slice(gan.noise(1, randomStream(gan.config.seed, 'fixed-noise')), [0, 0], [1, -1]).dataSync());
       const noise = new Float32Array(MANIFOLD_CELLS * MANIFOLD_CELLS * latent.size);
       for (let row = 0; row < MANIFOLD_CELLS; row++) {
         for (let column = 0; column < MANIFOLD_CELLS; column++) {
           const i = (row * MANIFOLD_CELLS + column) * latent.size;
+          noise.set(typical, i);
           noise[i] = -extent + (2 * extent * column) / (MANIFOLD_CELLS - 1);
           noise[i + 1] = -extent + (2 * extent * row) / (MANIFOLD_CELLS - 1);
         }

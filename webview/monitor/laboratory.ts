@@ -342,7 +342,7 @@ export class LaboratoryControls {
       ['real', 'real', 'the fixed real sample'],
       ['generated', 'G(z)', 'G on the fixed noise'],
       ['gradients', "G's gradients", "−∇x J(G): where G's cost moves each sample"],
-      ['manifold', 'manifold', 'G on a grid of noise (z₁, z₂; the other coordinates 0): how G folds the noise plane'],
+      ['manifold', 'manifold', 'G on a grid of noise (z₁, z₂; the other coordinates those of a typical z): how G folds the noise plane'],
     ] as const) {
       const box = element('input');
       box.type = 'checkbox';
