@@ -5,7 +5,8 @@ import { COST_DEFAULTS, type CostType } from '../protocol/config';
 import type { MonitorRunSummary, MonitorSnapshot } from '../protocol/monitorMessages';
 import type { ImageSamples, RunInfo } from '../protocol/runDirectory';
 import { RUN_FILES, sampleFileName } from '../protocol/runDirectory';
-import { listSampleSteps, readHistograms, readMetrics, readPointSamples, readRunInfo } from './runReader';
+import { readSnapshotMetrics } from './metricsHistory';
+import { listSampleSteps, readHistograms, readPointSamples, readRunInfo } from './runReader';
 
 async function readJson<T>(file: string): Promise<T | null> {
   try {
@@ -59,8 +60,8 @@ export function summarize(info: RunInfo, dataDimension: number): MonitorRunSumma
 export async function loadSnapshot(runDir: string): Promise<MonitorSnapshot | null> {
   const info = await readRunInfo(runDir);
   if (!info) return null;
-  const [metrics, histograms, sampleSteps, realPoints, imageSteps, realImage, config] = await Promise.all([
-    readMetrics(runDir),
+  const [{ metrics, history }, histograms, sampleSteps, realPoints, imageSteps, realImage, config] = await Promise.all([
+    readSnapshotMetrics(runDir),
     readHistograms(runDir),
     listSampleSteps(runDir),
     readJson<number[][]>(path.join(runDir, RUN_FILES.realSample)),
@@ -79,6 +80,7 @@ export async function loadSnapshot(runDir: string): Promise<MonitorSnapshot | nu
     // run.json is written at most once a second; the logs may be a little ahead of it.
     run: summarize({ ...info, step: Math.max(info.step, lastMetricsStep) }, dataDimension),
     metrics,
+    ...(history ? { history } : {}),
     latestHistogram: histograms[histograms.length - 1] ?? null,
     latestSamples,
     realPoints,
