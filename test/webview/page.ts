@@ -113,6 +113,10 @@ export async function openWebview(browser: Browser, theme: ThemeName, bundleName
   return page;
 }
 
+/** Posts a message as the host would, and waits two animation frames (the monitor draws live records in the next one). */
 export async function send(page: Page, message: unknown): Promise<void> {
-  await page.evaluate((m) => window.postMessage(m, '*'), message);
+  await page.evaluate((m) => {
+    window.postMessage(m, '*');
+    return new Promise<void>((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => resolve())));
+  }, message);
 }
