@@ -75,6 +75,22 @@ describe('series store', () => {
     assert.deepEqual(mixed.columns(['a', 'b'], 300), one.columns(['a', 'b'], 300));
   });
 
+  it('zoomed into a range of steps, draws the records there from the records themselves', () => {
+    const store = new SeriesStore<Key>();
+    fill(store, 1_000_000, 654_321);
+    // 200 records: all of them, and one either side (the lines run to the edges).
+    const [x, a] = store.columns(['a'], 800, { min: 6_543_010, max: 6_545_000 });
+    assert.equal(x.length, 202);
+    assert.equal(x[0], 6_543_000);
+    assert.equal(x[x.length - 1], 6_545_010);
+    assert.equal(a[x.indexOf(6_543_220)], 1000);
+    // 100,000 records: decimated, still with the spike, ending on the range's last record.
+    const [wide, wideA] = store.columns(['a'], 800, { min: 6_000_000, max: 7_000_000 });
+    assert.ok(wide.length <= 3 * 800 + 1);
+    assert.equal(Math.max(...finite(wideA)), 1000);
+    assert.equal(wide[wide.length - 1], 7_000_010);
+  });
+
   it('keeps a NaN divergence as a gap, and a line that ends in NaN ends', () => {
     const store = new SeriesStore<Key>();
     const n = 200_000;

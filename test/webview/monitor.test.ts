@@ -147,6 +147,31 @@ describe('run monitor webview', () => {
     await page.close();
   });
 
+  it('draws a zoomed range from its records, keeps the zoom as records arrive, and shows all again on a double click', async () => {
+    const page = await openMonitor(browser, 'dark');
+    await load(page, { ...snapshot(), metrics: metrics(10, 60_000) });
+    const drawn = async () => Number(await page.getAttribute('#loss-chart', 'data-drawn-points'));
+    const whole = await drawn();
+    assert.ok(whole < 2000, `6,000 records decimated to ${whole} points`);
+    const box = (await page.locator('#loss-chart .u-over').boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.4, box.y + 20);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.45, box.y + 20, { steps: 5 });
+    await page.mouse.up();
+    // A twentieth of the run: its ~300 records, every one.
+    await page.waitForFunction((before) => Number(document.querySelector<HTMLElement>('#loss-chart')?.dataset.drawnPoints) !== before, whole);
+    const zoomed = await drawn();
+    assert.ok(zoomed > 250 && zoomed < 350, `${zoomed} points in the zoomed range`);
+    await send(page, { type: 'monitor/didAppendMetrics', records: metrics(60_010, 60_100) });
+    assert.equal(await lastStep(page, 'loss-chart'), '60100');
+    assert.equal(await drawn(), zoomed, 'still zoomed');
+    await page.mouse.dblclick(box.x + box.width * 0.5, box.y + 20);
+    await page.waitForFunction((z) => Number(document.querySelector<HTMLElement>('#loss-chart')?.dataset.drawnPoints) !== z, zoomed);
+    assert.ok((await drawn()) >= whole);
+    assert.deepEqual((page as Page & { errors?: string[] }).errors, []);
+    await page.close();
+  });
+
   it('posts stop while running, and disables it otherwise', async () => {
     const page = await openMonitor(browser, 'light');
     await load(page);

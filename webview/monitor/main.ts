@@ -330,15 +330,18 @@ class LineChart {
   private plot: uPlot | null = null;
   private builtLayout = '';
   private readonly observer: ResizeObserver;
+  /** The steps the chart is zoomed to (a drag across it; a double click shows all again), or null. */
+  private zoom: { min: number; max: number } | null = null;
+  private settingZoom = false;
 
   constructor(
     private readonly host: HTMLElement,
     private readonly empty: HTMLElement,
     private readonly build: (theme: ChartTheme, width: number, height: number) => uPlot.Options,
     /** The store drawn (its record count and newest step). */
-    private readonly store: () => Pick<SeriesStore, 'length' | 'lastX'>,
-    /** The columns to draw at a plot width: every record, or min/max per bucket of them. */
-    private readonly columns: (width: number) => ChartColumns,
+    private readonly store: () => Pick<SeriesStore, 'length' | 'lastX' | 'x'>,
+    /** The columns to draw at a plot width (of a zoomed range): every record, or min/max per bucket of them. */
+    private readonly columns: (width: number, range?: { min: number; max: number }) => ChartColumns,
     /** What the options are built from (the series shown): the plot is rebuilt when it changes. */
     private readonly layout: () => string = () => '',
   ) {
@@ -388,12 +391,24 @@ class LineChart {
       this.plot.destroy();
       this.plot = null;
     }
-    const data = this.columns(this.plot ? this.plot.width : this.size().width);
+    if (!this.plot) this.zoom = null;
+    const data = this.columns(this.plot ? this.plot.width : this.size().width, this.zoom ?? undefined);
     this.host.dataset.drawnPoints = String(data[0].length);
     if (!this.plot) {
       const { width, height } = this.size();
       this.builtLayout = layout;
       const options = this.build(chartTheme(), width, height);
+      // A zoom redraws its range from the records (the whole run's columns are decimated); a
+      // double click shows the whole run again (uPlot's own would fit the zoomed columns).
+      const zoomed = (u: uPlot, key: string) => {
+        if (key === 'x' && !this.settingZoom) this.onZoom(u);
+      };
+      const unzoom: uPlot.Cursor.MouseListenerFactory = () => () => {
+        this.zoom = null;
+        this.update();
+        return null;
+      };
+      options.cursor = { ...options.cursor, bind: { ...options.cursor?.bind, dblclick: unzoom } };
       // Without a cursor over the chart, the legend shows the newest values rather than dashes:
       // uPlot resets it after every redraw that moves no cursor (new data, a resize).
       const newest = (u: uPlot) => {
@@ -405,12 +420,31 @@ class LineChart {
         setLegend: [...(options.hooks?.setLegend ?? []), newest],
         ready: [...(options.hooks?.ready ?? []), fit],
         setSize: [...(options.hooks?.setSize ?? []), fit],
+        setScale: [...(options.hooks?.setScale ?? []), zoomed],
       };
       this.plot = new uPlot(options, data, this.host);
+    } else if (this.zoom) {
+      // New data keeps the zoom; y fits what is in it.
+      this.settingZoom = true;
+      this.plot.setData(data, false);
+      this.plot.setScale('x', this.zoom);
+      this.settingZoom = false;
     } else {
       this.plot.setData(data);
     }
     if (this.plot.cursor.idx == null) this.plot.setLegend({ idx: data[0].length - 1 });
+  }
+
+  /** A drag across the chart set its x scale: draw that range from the records. */
+  private onZoom(u: uPlot): void {
+    const { min, max } = u.scales.x;
+    const store = this.store();
+    if (min == null || max == null || store.length === 0) return;
+    const whole = min <= store.x(0) && max >= (store.lastX() ?? max);
+    if (whole && !this.zoom) return;
+    this.zoom = whole ? null : { min, max };
+    // Not from inside uPlot's scale change: right after it.
+    queueMicrotask(() => this.update());
   }
 
   /** Rebuilds from scratch (a theme change). */
@@ -430,7 +464,7 @@ const lossChart = new LineChart(
       { label: 'G loss', stroke: theme.gColor, width: 1.5, value: (_u, v) => (v == null ? '--' : v.toPrecision(4)) },
     ]),
   () => state.series,
-  (width) => state.series.columns(['dLoss', 'gLoss'], width),
+  (width, range) => state.series.columns(['dLoss', 'gLoss'], width, range),
 );
 
 const equilibriumChart = new LineChart(
@@ -450,8 +484,8 @@ const equilibriumChart = new LineChart(
       [0, 1],
     ),
   () => state.series,
-  (width) => {
-    const [x, dReal, dFake] = state.series.columns(['dReal', 'dFake'], width);
+  (width, range) => {
+    const [x, dReal, dFake] = state.series.columns(['dReal', 'dFake'], width, range);
     return [x, dReal, dFake, x.map(() => 0.5)];
   },
 );
@@ -512,10 +546,11 @@ const optionalCharts = Object.fromEntries(
       optionalCards[id].empty,
       (theme, w, h) => optionalOptions(id, theme, w, h),
       () => state.optional[id],
-      (width) =>
+      (width, range) =>
         state.optional[id].columns(
           shownMetrics(id).map((m) => m.key),
           width,
+          range,
         ),
       () =>
         shownMetrics(id)

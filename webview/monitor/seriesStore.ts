@@ -235,84 +235,158 @@ export class SeriesStore<K extends string = string> {
    * The chart's columns for these keys at about `width` pixels: every record when there are at
    * most 2 × width of them, else per bucket of records each column's min and max in their order
    * (and a null where the bucket has a NaN, so a gap stays a gap), ending on the newest record.
+   * With a `range` of x (a zoomed chart): the records in it and one either side, decimated from
+   * the records themselves (the summary's buckets are too coarse there).
    */
-  columns(keys: readonly K[], width: number): ChartColumns {
-    const n = this.count;
+  columns(keys: readonly K[], width: number, range?: { min: number; max: number }): ChartColumns {
     const target = Math.max(1, Math.floor(width));
-    if (n <= 2 * target) {
-      const x = Array.from(this.xs.data.subarray(0, n));
-      const ys = keys.map((key) => {
-        const data = this.cols.get(key)?.values.data;
-        const out = new Array<number | null>(n);
-        for (let i = 0; i < n; i++) {
-          const v = data ? data[i] : NaN;
-          out[i] = Number.isNaN(v) ? null : v;
-        }
-        return out;
-      });
-      return [x, ...ys];
-    }
+    if (range) return this.rangeColumns(keys, target, range);
+    const n = this.count;
+    if (n <= 2 * target) return this.raw(keys, 0, n);
     const used = this.bucketCount();
     // Merge `factor` stored buckets into one shown bucket: at most `target` of them.
     const factor = Math.ceil(used / target);
-    const xsData = this.xs.data;
-    const x: number[] = [];
-    const ys: (number | null)[][] = keys.map(() => []);
-    const cols = keys.map((key) => this.cols.get(key));
-    const firstOf = new Array<number>(keys.length);
-    const secondOf = new Array<number>(keys.length);
-    const gapOf = new Array<boolean>(keys.length);
+    const out = new Emitter(this.xs.data, keys.length);
+    const cols = keys.map((key) => this.cols.get(key)?.buckets);
     for (let group = 0; group * factor < used; group++) {
       const b0 = group * factor;
       const b1 = Math.min(used, b0 + factor);
-      const start = b0 * this.bucketSize;
-      const end = Math.min(n, b1 * this.bucketSize) - 1;
-      let gapIndex = -1;
-      cols.forEach((col, k) => {
-        let min = NaN;
-        let max = NaN;
-        let minAt = -1;
-        let maxAt = -1;
-        let gap = -1;
-        if (col) {
-          const bk = col.buckets;
-          for (let b = b0; b < b1; b++) {
-            if (bk.minAt[b] >= 0) {
-              if (minAt < 0 || bk.min[b] < min) {
-                min = bk.min[b];
-                minAt = bk.minAt[b];
-              }
-              if (maxAt < 0 || bk.max[b] > max) {
-                max = bk.max[b];
-                maxAt = bk.maxAt[b];
-              }
-            }
-            if (gap < 0 && bk.gapAt[b] >= 0) gap = bk.gapAt[b];
+      out.begin();
+      cols.forEach((bk, k) => {
+        if (!bk) return out.gap(k, b0 * this.bucketSize);
+        for (let b = b0; b < b1; b++) {
+          if (bk.minAt[b] >= 0) {
+            out.value(k, bk.min[b], bk.minAt[b]);
+            out.value(k, bk.max[b], bk.maxAt[b]);
           }
-        } else {
-          gap = start;
+          if (bk.gapAt[b] >= 0) out.gap(k, bk.gapAt[b]);
         }
-        // In time order: the earlier of the two extremes first.
-        firstOf[k] = minAt <= maxAt ? min : max;
-        secondOf[k] = minAt <= maxAt ? max : min;
-        gapOf[k] = gap >= 0;
-        if (gap >= 0 && (gapIndex < 0 || gap < gapIndex)) gapIndex = gap;
       });
-      const slot = (at: number, pick: (k: number) => number | null) => {
-        x.push(xsData[at]);
-        for (let k = 0; k < keys.length; k++) {
-          const v = pick(k);
-          ys[k].push(v === null || Number.isNaN(v) ? null : v);
-        }
-      };
-      slot(start, (k) => firstOf[k]);
-      // The gap sits between the extremes: a line broken by a NaN shows its break.
-      if (gapIndex >= 0) slot(Math.min(Math.max(gapIndex, start), end), (k) => (gapOf[k] ? null : firstOf[k]));
-      slot(end, (k) => secondOf[k]);
+      out.end(b0 * this.bucketSize, Math.min(n, b1 * this.bucketSize) - 1);
     }
     // The newest record itself, as the last point (the legend shows its values).
-    pushRecord(this, x, ys, keys, n - 1);
+    pushRecord(this, out.x, out.ys, keys, n - 1);
+    return [out.x, ...out.ys];
+  }
+
+  /** Every record of [from, to), NaN as null. */
+  private raw(keys: readonly K[], from: number, to: number): ChartColumns {
+    const x = Array.from(this.xs.data.subarray(from, to));
+    const ys = keys.map((key) => {
+      const data = this.cols.get(key)?.values.data;
+      const out = new Array<number | null>(to - from);
+      for (let i = from; i < to; i++) {
+        const v = data ? data[i] : NaN;
+        out[i - from] = Number.isNaN(v) ? null : v;
+      }
+      return out;
+    });
     return [x, ...ys];
+  }
+
+  private rangeColumns(keys: readonly K[], target: number, range: { min: number; max: number }): ChartColumns {
+    const xs = this.xs.data;
+    const n = this.count;
+    // One record either side of the range, so the lines run to its edges.
+    const from = Math.max(0, firstAtLeast(xs, n, range.min) - 1);
+    const to = Math.min(n, firstAtLeast(xs, n, range.max, true) + 1);
+    if (to - from <= 2 * target) return this.raw(keys, from, to);
+    const size = Math.ceil((to - from) / target);
+    const out = new Emitter(xs, keys.length);
+    const cols = keys.map((key) => this.cols.get(key)?.values.data);
+    for (let start = from; start < to; start += size) {
+      const end = Math.min(to, start + size) - 1;
+      out.begin();
+      cols.forEach((data, k) => {
+        if (!data) return out.gap(k, start);
+        for (let i = start; i <= end; i++) {
+          const v = data[i];
+          if (Number.isNaN(v)) out.gap(k, i);
+          else out.value(k, v, i);
+        }
+      });
+      out.end(start, end);
+    }
+    pushRecord(this, out.x, out.ys, keys, to - 1);
+    return [out.x, ...out.ys];
+  }
+}
+
+/** The index of the first x ≥ value (> value when `after`), or n. */
+function firstAtLeast(xs: Float64Array, n: number, value: number, after = false): number {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (after ? xs[mid] <= value : xs[mid] < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * Builds decimated columns a group of records at a time: per column its min and max (in their
+ * order) and whether it has a NaN, then up to three points on x: the group's first record, the
+ * first NaN's (null for the columns with one), the group's last record.
+ */
+class Emitter {
+  readonly x: number[] = [];
+  readonly ys: (number | null)[][];
+  private readonly min: number[];
+  private readonly max: number[];
+  private readonly minAt: number[];
+  private readonly maxAt: number[];
+  private readonly gapAt: number[];
+
+  constructor(
+    private readonly xs: Float64Array,
+    private readonly columns: number,
+  ) {
+    this.ys = Array.from({ length: columns }, () => []);
+    this.min = new Array<number>(columns);
+    this.max = new Array<number>(columns);
+    this.minAt = new Array<number>(columns);
+    this.maxAt = new Array<number>(columns);
+    this.gapAt = new Array<number>(columns);
+  }
+
+  begin(): void {
+    this.minAt.fill(-1);
+    this.maxAt.fill(-1);
+    this.gapAt.fill(-1);
+  }
+
+  value(k: number, v: number, at: number): void {
+    if (this.minAt[k] < 0 || v < this.min[k]) {
+      this.min[k] = v;
+      this.minAt[k] = at;
+    }
+    if (this.maxAt[k] < 0 || v > this.max[k]) {
+      this.max[k] = v;
+      this.maxAt[k] = at;
+    }
+  }
+
+  gap(k: number, at: number): void {
+    if (this.gapAt[k] < 0 || at < this.gapAt[k]) this.gapAt[k] = at;
+  }
+
+  /** The group's points, for records start..end. */
+  end(start: number, end: number): void {
+    let gapIndex = -1;
+    for (let k = 0; k < this.columns; k++) if (this.gapAt[k] >= 0 && (gapIndex < 0 || this.gapAt[k] < gapIndex)) gapIndex = this.gapAt[k];
+    // In time order: the earlier of the two extremes first.
+    const first = (k: number) => (this.minAt[k] < 0 ? null : this.minAt[k] <= this.maxAt[k] ? this.min[k] : this.max[k]);
+    const second = (k: number) => (this.minAt[k] < 0 ? null : this.minAt[k] <= this.maxAt[k] ? this.max[k] : this.min[k]);
+    this.point(start, first);
+    // The gap sits between the extremes: a line broken by a NaN shows its break.
+    if (gapIndex >= 0) this.point(Math.min(Math.max(gapIndex, start), end), (k) => (this.gapAt[k] >= 0 ? null : first(k)));
+    this.point(end, second);
+  }
+
+  private point(at: number, pick: (k: number) => number | null): void {
+    this.x.push(this.xs[at]);
+    for (let k = 0; k < this.columns; k++) this.ys[k].push(pick(k));
   }
 }
 
