@@ -716,15 +716,22 @@ function appendHistory(history: MetricsHistory): void {
 
 let lineChartsQueued = false;
 
-/** Live records are drawn once an animation frame, however many messages bring them. */
+/**
+ * Live records are drawn once an animation frame, however many messages bring them; a hidden
+ * webview gets no frames, so a timer draws them there (at most four times a second).
+ */
 function queueLineCharts(): void {
   if (lineChartsQueued) return;
   lineChartsQueued = true;
-  requestAnimationFrame(() => {
+  const draw = () => {
+    if (!lineChartsQueued) return;
     lineChartsQueued = false;
+    clearTimeout(timer);
     updateLineCharts();
     renderRun();
-  });
+  };
+  requestAnimationFrame(draw);
+  const timer = setTimeout(draw, 250);
 }
 
 function renderAll(): void {
