@@ -705,10 +705,23 @@ function appendHistory(history: MetricsHistory): void {
       return column && column.length === n ? [[m.key, column] as const] : [];
     });
     if (columns.length === 0) continue;
-    // The card's steps: the records that carry at least one of its metrics.
-    const rows: number[] = [];
-    for (let i = 0; i < n; i++) if (columns.some(([, column]) => !Number.isNaN(column[i]))) rows.push(i);
-    const pick = (column: Float64Array) => Float64Array.from(rows, (i) => column[i]);
+    // The card's steps: the records that carry at least one of its metrics (often all of them).
+    const rows = new Uint32Array(n);
+    let count = 0;
+    for (let i = 0; i < n; i++) {
+      for (let c = 0; c < columns.length; c++) {
+        if (!Number.isNaN(columns[c][1][i])) {
+          rows[count++] = i;
+          break;
+        }
+      }
+    }
+    const pick = (column: Float64Array) => {
+      if (count === n) return column;
+      const picked = new Float64Array(count);
+      for (let j = 0; j < count; j++) picked[j] = column[rows[j]];
+      return picked;
+    };
     state.optional[id].appendColumns(pick(history.step), Object.fromEntries(columns.map(([key, column]) => [key, pick(column)])));
   }
   if (history.evaluationFeatures) state.lastEvaluationFeatures = history.evaluationFeatures;

@@ -20,7 +20,7 @@ class Column {
   }
   grow(capacity: number): void {
     if (capacity <= this.data.length) return;
-    const next = new Float64Array(Math.max(capacity, this.data.length * 2));
+    const next = new Float64Array(Math.max(capacity, Math.ceil(this.data.length * 1.5)));
     next.set(this.data);
     next.fill(NaN, this.data.length);
     this.data = next;
@@ -179,9 +179,10 @@ export class SeriesStore<K extends string = string> {
     if (n === 0) return;
     for (const key of Object.keys(columns) as K[]) {
       const column = columns[key];
-      if (column && Array.prototype.some.call(column, (v: number) => Number.isFinite(v))) this.addColumn(key);
+      if (column && hasValue(column)) this.addColumn(key);
     }
-    this.reserve(this.count + n);
+    // With room for the live records that follow (a history is the bulk of a long run).
+    this.reserve(this.count + n + Math.max(1024, n >> 3));
     const from = this.count;
     this.xs.data.set(x, from);
     for (const [key, col] of this.cols) {
@@ -310,6 +311,11 @@ export class SeriesStore<K extends string = string> {
     pushRecord(this, out.x, out.ys, keys, to - 1);
     return [out.x, ...out.ys];
   }
+}
+
+function hasValue(column: ArrayLike<number>): boolean {
+  for (let i = 0; i < column.length; i++) if (Number.isFinite(column[i])) return true;
+  return false;
 }
 
 /** The index of the first x ≥ value (> value when `after`), or n. */
