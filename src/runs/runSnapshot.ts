@@ -3,10 +3,10 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { COST_DEFAULTS, type CostType } from '../protocol/config';
 import type { MonitorRunSummary, MonitorSnapshot } from '../protocol/monitorMessages';
-import type { ImageSamples, RunInfo } from '../protocol/runDirectory';
+import type { HistogramRecord, ImageSamples, RunInfo } from '../protocol/runDirectory';
 import { RUN_FILES, sampleFileName } from '../protocol/runDirectory';
 import { readSnapshotMetrics } from './metricsHistory';
-import { listSampleSteps, readHistograms, readPointSamples, readRunInfo } from './runReader';
+import { listSampleSteps, readLastRecord, readPointSamples, readRunInfo } from './runReader';
 
 async function readJson<T>(file: string): Promise<T | null> {
   try {
@@ -60,9 +60,9 @@ export function summarize(info: RunInfo, dataDimension: number): MonitorRunSumma
 export async function loadSnapshot(runDir: string): Promise<MonitorSnapshot | null> {
   const info = await readRunInfo(runDir);
   if (!info) return null;
-  const [{ metrics, history }, histograms, sampleSteps, realPoints, imageSteps, realImage, config] = await Promise.all([
+  const [{ metrics, history }, latestHistogram, sampleSteps, realPoints, imageSteps, realImage, config] = await Promise.all([
     readSnapshotMetrics(runDir),
-    readHistograms(runDir),
+    readLastRecord<HistogramRecord>(path.join(runDir, RUN_FILES.histograms)),
     listSampleSteps(runDir),
     readJson<number[][]>(path.join(runDir, RUN_FILES.realSample)),
     listSampleSteps(runDir, 'png'),
@@ -81,7 +81,7 @@ export async function loadSnapshot(runDir: string): Promise<MonitorSnapshot | nu
     run: summarize({ ...info, step: Math.max(info.step, lastMetricsStep) }, dataDimension),
     metrics,
     ...(history ? { history } : {}),
-    latestHistogram: histograms[histograms.length - 1] ?? null,
+    latestHistogram,
     latestSamples,
     realPoints,
     imageSteps,

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { MetricsRecord } from '../../src/protocol/runDirectory';
 import { readSnapshotMetrics } from '../../src/runs/metricsHistory';
-import { readMetrics } from '../../src/runs/runReader';
+import { readLastRecord, readMetrics } from '../../src/runs/runReader';
 
 const record = (step: number): MetricsRecord => ({
   step,
@@ -46,6 +46,18 @@ describe('snapshot metrics', () => {
     assert.ok(Number.isNaN(norm[8]));
     assert.equal(history.optional.gradientPenalty, undefined, 'only the metrics the run wrote');
     assert.equal(history.evaluationFeatures, 'points');
+  });
+
+  it('reads the last complete record of a JSON Lines file from its end, however long its lines', async () => {
+    const line = (step: number, bins = 20) => JSON.stringify({ step, dReal: new Array(bins).fill(step) });
+    const dir = await runWith(Array.from({ length: 5000 }, (_, i) => line(i)).join('\n') + '\n' + line(5000).slice(0, 30));
+    const file = path.join(dir, 'metrics.jsonl');
+    assert.deepEqual(await readLastRecord(file), JSON.parse(line(4999)), 'a torn last line is skipped');
+    await writeFile(file, `${line(1)}\n${line(2, 40_000)}\nnot json\n`);
+    assert.deepEqual(await readLastRecord(file), JSON.parse(line(2, 40_000)), 'a line longer than the first window');
+    await writeFile(file, '');
+    assert.equal(await readLastRecord(file), null);
+    assert.equal(await readLastRecord(path.join(dir, 'nothing.jsonl')), null);
   });
 
   it('sends a short run whole, without columns, and a missing file as no records', async () => {
