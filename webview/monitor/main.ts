@@ -562,14 +562,19 @@ const optionalCharts = Object.fromEntries(
 
 /** Redraws every line chart with its current data, and shows the optional cards that have any. */
 function updateLineCharts(): void {
+  // (Text is set only when it changes: this runs every frame that brings records, and a new text
+  // node means a new layout.)
+  const setText = (node: Element, text: string) => {
+    if (node.textContent !== text) node.textContent = text;
+  };
   lossChart.update();
   equilibriumChart.update();
-  equilibriumCard.section.querySelector('.card-subtitle')!.textContent = equilibriumSubtitle();
+  setText(equilibriumCard.section.querySelector('.card-subtitle')!, equilibriumSubtitle());
   for (const id of Object.keys(OPTIONAL_CARDS) as MetricCard[]) {
     const { section } = optionalCards[id];
     section.hidden = state.optional[id].length === 0;
-    section.querySelector('h2')!.textContent = OPTIONAL_CARDS[id].title();
-    section.querySelector('.card-subtitle')!.textContent = OPTIONAL_CARDS[id].subtitle();
+    setText(section.querySelector('h2')!, OPTIONAL_CARDS[id].title());
+    setText(section.querySelector('.card-subtitle')!, OPTIONAL_CARDS[id].subtitle());
     // Shown before it is drawn (a hidden card has no size); without data the chart is dropped.
     optionalCharts[id].update();
   }
