@@ -11,7 +11,8 @@
  *   mouse moves over the loss chart (uPlot's cursor and legend follow them) the input delay
  *   (handler time − event time) and the time to the frame after;
  * - the JS heap with typed arrays' backing stores (CDP Runtime.getHeapUsage after a forced GC), after the load and at the end;
- * - the host: building the snapshot from a metrics.jsonl of as many lines, and its message size.
+ * - the host: building the snapshot from a metrics.jsonl of as many lines (and a histograms.jsonl
+ *   of a fifth as many), and the size of its message.
  *
  * Live phases: `single` one record a message every 50 ms (a trainer logging every step at 20
  * steps/s), `batch` 100 records a message every 250 ms (a follower's poll of another process's
@@ -19,7 +20,8 @@
  * the last. Each scenario runs BENCH_REPEATS (default 3) times in a fresh page; figures are the
  * median and p95 over all of them. BENCH_PROTOCOL=records sends the snapshot's records all as
  * objects (the protocol before MetricsHistory); MONITOR_DIST points at another build's dist/
- * (e.g. the monitor before this work) and implies it; BENCH_HOST=0 skips the host side.
+ * (e.g. the monitor before this work) and implies it; BENCH_HOST=0 skips the host side,
+ * BENCH_WEBVIEW=0 the webview.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -28,7 +30,7 @@ import type { Page } from 'playwright-core';
 import type { HostToMonitorMessage } from '../src/protocol/monitorMessages';
 import type { MetricsRecord } from '../src/protocol/runDirectory';
 import { readSnapshotMetrics } from '../src/runs/metricsHistory';
-import { readMetrics } from '../src/runs/runReader';
+import { readHistograms, readMetrics } from '../src/runs/runReader';
 import { loadSnapshot } from '../src/runs/runSnapshot';
 import { launchChromium, openWebview, ROOT } from '../test/webview/page';
 
@@ -37,6 +39,7 @@ const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 const DIST = process.env.MONITOR_DIST ? path.resolve(process.env.MONITOR_DIST) : path.join(ROOT, 'dist');
 const PROTOCOL = process.env.BENCH_PROTOCOL ?? (process.env.MONITOR_DIST ? 'records' : 'columns');
 const HOST = process.env.BENCH_HOST !== '0';
+const WEBVIEW = process.env.BENCH_WEBVIEW !== '0';
 /** Steps between logged records. */
 const EVERY = 10;
 const OPTIONAL_KEYS = ['generatorGradientNorm', 'generatorLearningRate', 'discriminatorLearningRate', 'dStepsPerGStep'] as const;
@@ -254,6 +257,12 @@ async function runWebview(): Promise<Record<string, unknown>[]> {
         loads.push(load);
         heaps.loaded.push(await heap(page));
         let from = POINTS;
+        // BENCH_PROFILE=file.cpuprofile: the page's CPU profile over the first repeat's live phases (Chrome DevTools opens it).
+        const profile = process.env.BENCH_PROFILE && repeat === 0 ? await page.context().newCDPSession(page) : null;
+        if (profile) {
+          await profile.send('Profiler.enable');
+          await profile.send('Profiler.start');
+        }
         for (const [phase, count] of [
           ['single', 100],
           ['batch', 20],
@@ -268,6 +277,13 @@ async function runWebview(): Promise<Record<string, unknown>[]> {
           inputs.toFrame.push(...times.toFrame);
           from = result.next;
           phases[phase].push(result);
+        }
+        if (profile) {
+          const { profile: data } = await profile.send('Profiler.stop');
+          const file = `${process.env.BENCH_PROFILE}${scenario.optional ? '.optional' : ''}.cpuprofile`;
+          await writeFile(file, JSON.stringify(data));
+          console.log(`  (CPU profile of the live phases: ${file})`);
+          await profile.detach();
         }
         heaps.end.push(await heap(page));
         const errors = (page as Page & { errors?: string[] }).errors ?? [];
@@ -345,6 +361,21 @@ async function runHost(): Promise<Record<string, unknown>> {
     await writeFile(path.join(dir, 'metrics.jsonl'), file);
     const fileBytes = Buffer.byteLength(file);
     file = '';
+    // A histogram every 5th logged step (D(x) and D(G(z)) over 20 bins).
+    const edges = Array.from({ length: 21 }, (_, i) => i / 20);
+    const counts = () => Array.from({ length: 20 }, () => Math.round(64 * Math.abs(noise()) * 10));
+    for (let i = 0; i < POINTS / 5; i++) {
+      lines.push(JSON.stringify({ step: 5 * (i + 1) * EVERY, edges, dReal: counts(), dFake: counts() }));
+      if (lines.length === 10_000) {
+        file += lines.join('\n') + '\n';
+        lines.length = 0;
+      }
+    }
+    file += lines.length ? lines.join('\n') + '\n' : '';
+    lines.length = 0;
+    await writeFile(path.join(dir, 'histograms.jsonl'), file);
+    const histogramBytes = Buffer.byteLength(file);
+    file = '';
     await writeFile(
       path.join(dir, 'run.json'),
       JSON.stringify({
@@ -386,9 +417,10 @@ async function runHost(): Promise<Record<string, unknown>> {
       afterSerialize.push(performance.now() - t0);
       afterJson = Buffer.byteLength(text);
       afterBinary = binary;
-      // Before: loadSnapshot read every record as an object (readMetrics) and posted them as JSON.
+      // Before: loadSnapshot read every record and every histogram as objects and posted the records as JSON.
       t0 = performance.now();
       let metrics: MetricsRecord[] | null = await readMetrics(dir);
+      await readHistograms(dir);
       before.push(performance.now() - t0);
       t0 = performance.now();
       let json = JSON.stringify({ type: 'monitor/didLoad', snapshot: { ...now, history: undefined, metrics }, state: { runDir: dir } });
@@ -398,12 +430,14 @@ async function runHost(): Promise<Record<string, unknown>> {
       json = '';
     }
     const check = await readSnapshotMetrics(dir);
-    console.log(`\nhost: metrics.jsonl of ${POINTS.toLocaleString('en-US')} lines (${mib(fileBytes)}), ${REPEATS} repeats`);
     console.log(
-      `  before: readMetrics (every record as an object)  median ${ms(median(before))}; JSON.stringify ${ms(median(beforeSerialize))}; message ${mib(beforeBytes)} of JSON`,
+      `\nhost: metrics.jsonl of ${POINTS.toLocaleString('en-US')} lines (${mib(fileBytes)}), histograms.jsonl of ${(POINTS / 5).toLocaleString('en-US')} (${mib(histogramBytes)}), ${REPEATS} repeats`,
     );
     console.log(
-      `  now:    loadSnapshot (tail + columns)            median ${ms(median(after))}; JSON.stringify ${ms(median(afterSerialize))}; message ${mib(afterJson)} of JSON + ${mib(afterBinary)} of typed arrays (${check.history?.step.length ?? 0} records as columns, ${check.metrics.length} whole)`,
+      `  before: readMetrics + readHistograms (all as objects)  median ${ms(median(before))}; JSON.stringify ${ms(median(beforeSerialize))}; message ${mib(beforeBytes)} of JSON`,
+    );
+    console.log(
+      `  now:    loadSnapshot (tail + columns, last histogram)  median ${ms(median(after))}; JSON.stringify ${ms(median(afterSerialize))}; message ${mib(afterJson)} of JSON + ${mib(afterBinary)} of typed arrays (${check.history?.step.length ?? 0} records as columns, ${check.metrics.length} whole)`,
     );
     return {
       hostLines: POINTS,
@@ -419,7 +453,7 @@ async function runHost(): Promise<Record<string, unknown>> {
 }
 
 void (async () => {
-  const webview = await runWebview();
+  const webview = WEBVIEW ? await runWebview() : [];
   const host = HOST ? await runHost() : {};
   console.log(JSON.stringify({ points: POINTS, repeats: REPEATS, protocol: PROTOCOL, dist: DIST, webview, host }));
 })().catch((error: unknown) => {
