@@ -43,6 +43,21 @@ describe('series store', () => {
     ]);
   });
 
+  it('a column that appears after the buckets have grown is summarized from where it appears', () => {
+    const store = new SeriesStore<Key>();
+    const n = 5 * MAX_BUCKETS + 123;
+    const late = 3 * MAX_BUCKETS + 7;
+    for (let i = 0; i < n; i++) store.append(i, i < late ? { a: Math.sin(i) } : { a: Math.sin(i), b: i === n - 500 ? 99 : Math.cos(i) });
+    const [x, a, b] = store.columns(['a', 'b'], 300);
+    assert.equal(Math.max(...finite(b)), 99);
+    assert.ok(
+      b.every((v, i) => v === null || x[i] >= late - n / 300),
+      'no b before it appeared',
+    );
+    assert.ok(b.slice(-20).every((v) => v !== null));
+    assert.ok(Math.max(...finite(a)) > 0.999 && Math.min(...finite(a)) < -0.999);
+  });
+
   it('keeps a single spike, both extremes and the newest record among a million points, at about two points a pixel', () => {
     const store = new SeriesStore<Key>();
     const n = 1_000_000;
