@@ -4,6 +4,7 @@
  */
 import type { CostType } from './config';
 import type { ControlAction, ControlState } from './trainerRpc';
+import type { OptionalMetricKey } from './optionalMetrics';
 import type { BackendName, HealthAlert, HistogramRecord, ImageSamples, MetricsRecord, PointSamples, RunStatus } from './runDirectory';
 
 export interface MonitorRunSummary {
@@ -20,10 +21,34 @@ export interface MonitorRunSummary {
   alerts?: HealthAlert[];
 }
 
+/**
+ * The older metrics records of a long run, column by column: a million records as objects would
+ * be ~170 MB of JSON, as Float64Arrays they are 8 MB a column, which VS Code's postMessage
+ * transfers as binary. Only what the monitor draws; every column has `step.length` entries.
+ */
+export interface MetricsHistory {
+  step: Float64Array;
+  /** NaN where the record had none (JSON writes a diverged NaN as null). */
+  dLoss: Float64Array;
+  gLoss: Float64Array;
+  dReal: Float64Array;
+  dFake: Float64Array;
+  /** The optional metrics any of these records has, NaN where a record has none. */
+  optional: Partial<Record<OptionalMetricKey, Float64Array>>;
+  /** The newest `evaluationFeatures` among these records. */
+  evaluationFeatures: MetricsRecord['evaluationFeatures'] | null;
+}
+
+/** Records a snapshot sends whole (the newest); older ones go in `history`. */
+export const SNAPSHOT_TAIL = 1000;
+
 /** Everything the panel needs to draw a run from scratch (after open, reveal or reload). */
 export interface MonitorSnapshot {
   run: MonitorRunSummary;
+  /** The newest records (at most SNAPSHOT_TAIL from the host; all of a short run), oldest first. */
   metrics: MetricsRecord[];
+  /** The records before `metrics`, as columns (absent: there are none). */
+  history?: MetricsHistory;
   latestHistogram: HistogramRecord | null;
   latestSamples: PointSamples | null;
   /** A fixed sample of the real data, for 2-D runs. */

@@ -72,6 +72,35 @@ export async function readLastMetrics(runDir: string): Promise<MetricsRecord | n
   }
 }
 
+/**
+ * The last complete record of a JSON Lines file, read from its end in growing windows (a long
+ * run's histograms.jsonl is tens of MB; the monitor's snapshot needs only the newest one).
+ */
+export async function readLastRecord<T>(file: string): Promise<T | null> {
+  let handle;
+  try {
+    handle = await open(file, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    const { size } = await handle.stat();
+    for (let length = Math.min(size, 64 * 1024); length > 0; length = Math.min(size, length * 4)) {
+      const buffer = Buffer.alloc(length);
+      await handle.read(buffer, 0, length, size - length);
+      const text = buffer.toString('utf8');
+      // Complete lines only: the window's first line may be cut, the file's last one unfinished.
+      const window = size > length ? text.slice(text.indexOf('\n') + 1) : text;
+      const { records } = parseJsonl<T>(window);
+      if (records.length) return records[records.length - 1];
+      if (length === size) return null;
+    }
+    return null;
+  } finally {
+    await handle.close();
+  }
+}
+
 export async function readHistograms(runDir: string): Promise<HistogramRecord[]> {
   const text = await readText(path.join(runDir, RUN_FILES.histograms));
   return text === null ? [] : parseJsonl<HistogramRecord>(text).records;

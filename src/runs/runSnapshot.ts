@@ -3,9 +3,10 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { COST_DEFAULTS, type CostType } from '../protocol/config';
 import type { MonitorRunSummary, MonitorSnapshot } from '../protocol/monitorMessages';
-import type { ImageSamples, RunInfo } from '../protocol/runDirectory';
+import type { HistogramRecord, ImageSamples, RunInfo } from '../protocol/runDirectory';
 import { RUN_FILES, sampleFileName } from '../protocol/runDirectory';
-import { listSampleSteps, readHistograms, readMetrics, readPointSamples, readRunInfo } from './runReader';
+import { readSnapshotMetrics } from './metricsHistory';
+import { listSampleSteps, readLastRecord, readPointSamples, readRunInfo } from './runReader';
 
 async function readJson<T>(file: string): Promise<T | null> {
   try {
@@ -59,9 +60,9 @@ export function summarize(info: RunInfo, dataDimension: number): MonitorRunSumma
 export async function loadSnapshot(runDir: string): Promise<MonitorSnapshot | null> {
   const info = await readRunInfo(runDir);
   if (!info) return null;
-  const [metrics, histograms, sampleSteps, realPoints, imageSteps, realImage, config] = await Promise.all([
-    readMetrics(runDir),
-    readHistograms(runDir),
+  const [{ metrics, history }, latestHistogram, sampleSteps, realPoints, imageSteps, realImage, config] = await Promise.all([
+    readSnapshotMetrics(runDir),
+    readLastRecord<HistogramRecord>(path.join(runDir, RUN_FILES.histograms)),
     listSampleSteps(runDir),
     readJson<number[][]>(path.join(runDir, RUN_FILES.realSample)),
     listSampleSteps(runDir, 'png'),
@@ -79,7 +80,8 @@ export async function loadSnapshot(runDir: string): Promise<MonitorSnapshot | nu
     // run.json is written at most once a second; the logs may be a little ahead of it.
     run: summarize({ ...info, step: Math.max(info.step, lastMetricsStep) }, dataDimension),
     metrics,
-    latestHistogram: histograms[histograms.length - 1] ?? null,
+    ...(history ? { history } : {}),
+    latestHistogram,
     latestSamples,
     realPoints,
     imageSteps,

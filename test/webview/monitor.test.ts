@@ -71,6 +71,107 @@ describe('run monitor webview', () => {
     await page.close();
   });
 
+  it('draws a million points decimated, still showing a single spike and the newest record', async () => {
+    const page = await openMonitor(browser, 'dark');
+    const n = 1_000_000;
+    const spikeAt = 370_000;
+    // (tsx compiles with esbuild's keepNames: named functions sent to the page call __name.)
+    await page.evaluate('window.__name = (f) => f');
+    // Built in the page (a million records through the test's channel would take long): the host's
+    // snapshot of a long run, its older records as columns (MetricsHistory), the newest 1,000 whole.
+    await page.evaluate(
+      ({ n, spikeAt }) => {
+        const dLoss = (i: number) => (i === spikeAt ? 40 : 0.69 + 0.02 * Math.sin(i / 97));
+        const record = (i: number) => ({ step: 10 * (i + 1), time: i, dLoss: dLoss(i), gLoss: 0.7, dReal: 0.5, dFake: 0.5, stepsPerSecond: 16 });
+        const h = n - 1000;
+        const column = (f: (i: number) => number) => Float64Array.from({ length: h }, (_, i) => f(i));
+        const snapshot = {
+          run: { runId: 'long-1', name: 'long', status: 'running', backend: 'wasm', step: 10 * n, totalSteps: 20 * n, error: null, dataDimension: 0 },
+          history: {
+            step: column((i) => 10 * (i + 1)),
+            dLoss: column(dLoss),
+            gLoss: column(() => 0.7),
+            dReal: column(() => 0.5),
+            dFake: column(() => 0.5),
+            optional: {},
+            evaluationFeatures: null,
+          },
+          metrics: Array.from({ length: 1000 }, (_, i) => record(h + i)),
+          latestHistogram: null,
+          latestSamples: null,
+          realPoints: null,
+          imageSteps: [],
+          latestImage: null,
+          realImage: null,
+          cost: 'cross-entropy',
+        };
+        window.postMessage({ type: 'monitor/didLoad', snapshot, state: { runDir: '/runs/long' } }, '*');
+      },
+      { n, spikeAt },
+    );
+    await page.waitForFunction((step) => document.querySelector<HTMLElement>('#loss-chart')?.dataset.lastStep === String(step), 10 * n);
+    assert.equal(await pointCount(page, 'loss-chart'), String(n));
+    const drawn = Number(await page.getAttribute('#loss-chart', 'data-drawn-points'));
+    assert.ok(drawn > 500 && drawn < 4000, `${drawn} points drawn for a 1,200 px wide window`);
+
+    // A live record: drawn, and the legend (no cursor over the chart) shows its values.
+    const newest = { ...metrics(10 * n + 10, 10 * n + 10)[0], dLoss: 0.123456 };
+    await send(page, { type: 'monitor/didAppendMetrics', records: [newest] });
+    assert.equal(await lastStep(page, 'loss-chart'), String(10 * n + 10));
+    assert.equal((await legendValues(page, 'loss-chart'))['D loss'], '0.1235');
+
+    // The spike: D's colour (charts.red, #f14c4c) high above the lines in one narrow place, where step 3,700,010 is.
+    const red = await page.evaluate(() => {
+      const canvas = document.querySelector<HTMLCanvasElement>('#loss-chart canvas')!;
+      const { width, height } = canvas;
+      const pixels = canvas.getContext('2d')!.getImageData(0, 0, width, height).data;
+      const columns: number[] = [];
+      let high = Infinity;
+      const highColumns = new Set<number>();
+      for (let y = 0; y < height; y++)
+        for (let x = 0; x < width; x++) {
+          const p = 4 * (y * width + x);
+          if (pixels[p] > 180 && pixels[p + 1] < 130 && pixels[p + 2] < 130) {
+            if (y < height / 2) highColumns.add(x);
+            high = Math.min(high, y);
+          }
+          // G's line (charts.blue, #3794ff) runs the plot's width.
+          if (pixels[p] < 120 && pixels[p + 2] > 200) columns.push(x);
+        }
+      return { left: Math.min(...columns), right: Math.max(...columns), high, spike: [...highColumns] };
+    });
+    assert.ok(red.spike.length > 0 && red.spike.length <= 4, `the spike is drawn, narrow: columns ${red.spike.join(',')}`);
+    const where = (Math.min(...red.spike) - red.left) / (red.right - red.left);
+    assert.ok(Math.abs(where - spikeAt / n) < 0.01, `the spike at ${where.toFixed(3)} of the line, expected ${spikeAt / n}`);
+    assert.deepEqual((page as Page & { errors?: string[] }).errors, []);
+    await page.close();
+  });
+
+  it('draws a zoomed range from its records, keeps the zoom as records arrive, and shows all again on a double click', async () => {
+    const page = await openMonitor(browser, 'dark');
+    await load(page, { ...snapshot(), metrics: metrics(10, 60_000) });
+    const drawn = async () => Number(await page.getAttribute('#loss-chart', 'data-drawn-points'));
+    const whole = await drawn();
+    assert.ok(whole < 2000, `6,000 records decimated to ${whole} points`);
+    const box = (await page.locator('#loss-chart .u-over').boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.4, box.y + 20);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.45, box.y + 20, { steps: 5 });
+    await page.mouse.up();
+    // A twentieth of the run: its ~300 records, every one.
+    await page.waitForFunction((before) => Number(document.querySelector<HTMLElement>('#loss-chart')?.dataset.drawnPoints) !== before, whole);
+    const zoomed = await drawn();
+    assert.ok(zoomed > 250 && zoomed < 350, `${zoomed} points in the zoomed range`);
+    await send(page, { type: 'monitor/didAppendMetrics', records: metrics(60_010, 60_100) });
+    assert.equal(await lastStep(page, 'loss-chart'), '60100');
+    assert.equal(await drawn(), zoomed, 'still zoomed');
+    await page.mouse.dblclick(box.x + box.width * 0.5, box.y + 20);
+    await page.waitForFunction((z) => Number(document.querySelector<HTMLElement>('#loss-chart')?.dataset.drawnPoints) !== z, zoomed);
+    assert.ok((await drawn()) >= whole);
+    assert.deepEqual((page as Page & { errors?: string[] }).errors, []);
+    await page.close();
+  });
+
   it('posts stop while running, and disables it otherwise', async () => {
     const page = await openMonitor(browser, 'light');
     await load(page);

@@ -87,15 +87,24 @@ export function openMonitor(browser: Browser, theme: ThemeName, size = { width: 
   return openWebview(browser, theme, 'monitor', size);
 }
 
-/** Opens a webview bundle (monitor, compare, configForm) in a page with the VS Code API mocked. */
-export async function openWebview(browser: Browser, theme: ThemeName, bundleName: string, size = { width: 1200, height: 800 }): Promise<Page> {
+/**
+ * Opens a webview bundle (monitor, compare, configForm) in a page with the VS Code API mocked;
+ * `distDir` holds the bundles (a benchmark may point it at another build).
+ */
+export async function openWebview(
+  browser: Browser,
+  theme: ThemeName,
+  bundleName: string,
+  size = { width: 1200, height: 800 },
+  distDir = path.join(ROOT, 'dist'),
+): Promise<Page> {
   const { bodyClass, vars } = THEMES[theme];
   const dir = await mkdtemp(path.join(os.tmpdir(), 'gan-webview-'));
   const file = path.join(dir, 'index.html');
   const style = Object.entries(vars)
     .map(([k, v]) => `${k}: ${v};`)
     .join(' ');
-  const bundle = (name: string) => pathToFileURL(path.join(ROOT, 'dist', 'webview', name)).toString();
+  const bundle = (name: string) => pathToFileURL(path.join(distDir, 'webview', name)).toString();
   await writeFile(
     file,
     `<!DOCTYPE html><html><head><meta charset="UTF-8"><link rel="stylesheet" href="${bundle(`${bundleName}.css`)}">
@@ -113,6 +122,10 @@ export async function openWebview(browser: Browser, theme: ThemeName, bundleName
   return page;
 }
 
+/** Posts a message as the host would, and waits two animation frames (the monitor draws live records in the next one). */
 export async function send(page: Page, message: unknown): Promise<void> {
-  await page.evaluate((m) => window.postMessage(m, '*'), message);
+  await page.evaluate((m) => {
+    window.postMessage(m, '*');
+    return new Promise<void>((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => resolve())));
+  }, message);
 }

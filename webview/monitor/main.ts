@@ -7,11 +7,12 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import './monitor.css';
 import type { CostType } from '../../src/protocol/config';
-import type { HostToMonitorMessage, MonitorPanelState, MonitorRunSummary, MonitorToHostMessage } from '../../src/protocol/monitorMessages';
-import { OPTIONAL_METRICS, optionalValue, type MetricCard, type OptionalMetricRow } from '../../src/protocol/optionalMetrics';
+import type { HostToMonitorMessage, MetricsHistory, MonitorPanelState, MonitorRunSummary, MonitorToHostMessage } from '../../src/protocol/monitorMessages';
+import { OPTIONAL_METRICS, optionalValue, type MetricCard, type OptionalMetricKey, type OptionalMetricRow } from '../../src/protocol/optionalMetrics';
 import type { HistogramRecord, ImageSamples, MetricsRecord, PointSamples } from '../../src/protocol/runDirectory';
 import { drawHistogram } from './canvasCharts';
 import { drawLaboratory, LaboratoryControls, surfaceAt } from './laboratory';
+import { SeriesStore, type ChartColumns } from './seriesStore';
 import { chartTheme, type ChartTheme } from './theme';
 
 interface VsCodeApi {
@@ -23,32 +24,24 @@ declare function acquireVsCodeApi(): VsCodeApi;
 
 const vscode = acquireVsCodeApi();
 
-/** Columns of the metric series, in uPlot's layout (x first). */
-interface Series {
-  step: number[];
-  dLoss: number[];
-  gLoss: number[];
-  dReal: number[];
-  dFake: number[];
-}
+/** The metric series every record has, by step (Float64Array columns, decimated for drawing). */
+type Series = SeriesStore<'dLoss' | 'gLoss' | 'dReal' | 'dFake'>;
 
 type OptionalMetric = OptionalMetricRow;
 
 /**
  * An optional card's columns: only the steps whose record carries at least one of its metrics
- * (records without any of them add nothing there), one column per metric.
+ * (records without any of them add nothing there), one column per metric (`values.has(key)`:
+ * some record had it).
  */
-interface CardSeries {
-  step: number[];
-  values: Map<OptionalMetric['key'], (number | null)[]>;
-}
+type CardSeries = SeriesStore<OptionalMetricKey>;
 
 const emptyCardSeries = (): Record<MetricCard, CardSeries> => ({
-  critic: { step: [], values: new Map() },
-  gradient: { step: [], values: new Map() },
-  quality: { step: [], values: new Map() },
-  divergence: { step: [], values: new Map() },
-  controls: { step: [], values: new Map() },
+  critic: new SeriesStore(),
+  gradient: new SeriesStore(),
+  quality: new SeriesStore(),
+  divergence: new SeriesStore(),
+  controls: new SeriesStore(),
 });
 
 const state: {
@@ -77,7 +70,7 @@ const state: {
 } = {
   run: null,
   cost: null,
-  series: { step: [], dLoss: [], gLoss: [], dReal: [], dFake: [] },
+  series: new SeriesStore(),
   optional: emptyCardSeries(),
   lastRecord: null,
   lastEvaluationFeatures: null,
@@ -361,12 +354,18 @@ class LineChart {
   private plot: uPlot | null = null;
   private builtLayout = '';
   private readonly observer: ResizeObserver;
+  /** The steps the chart is zoomed to (a drag across it; a double click shows all again), or null. */
+  private zoom: { min: number; max: number } | null = null;
+  private settingZoom = false;
 
   constructor(
     private readonly host: HTMLElement,
     private readonly empty: HTMLElement,
     private readonly build: (theme: ChartTheme, width: number, height: number) => uPlot.Options,
-    private readonly columns: () => uPlot.AlignedData,
+    /** The store drawn (its record count and newest step). */
+    private readonly store: () => Pick<SeriesStore, 'length' | 'lastX' | 'x'>,
+    /** The columns to draw at a plot width (of a zoomed range): every record, or min/max per bucket of them. */
+    private readonly columns: (width: number, range?: { min: number; max: number }) => ChartColumns,
     /** What the options are built from (the series shown): the plot is rebuilt when it changes. */
     private readonly layout: () => string = () => '',
   ) {
@@ -381,7 +380,11 @@ class LineChart {
   }
 
   private resize(): void {
-    if (this.plot) this.plot.setSize(this.size());
+    if (!this.plot) return;
+    const width = this.plot.width;
+    this.plot.setSize(this.size());
+    // Decimated data follows the width.
+    if (this.plot.width !== width) this.update();
   }
 
   /**
@@ -397,10 +400,10 @@ class LineChart {
 
   /** Redraws with the current data; creates the plot on first data. */
   update(): void {
-    const data = this.columns();
-    const points = data[0].length;
+    const store = this.store();
+    const points = store.length;
     this.host.dataset.pointCount = String(points);
-    this.host.dataset.lastStep = points ? String(data[0][points - 1]) : '';
+    this.host.dataset.lastStep = points ? String(store.lastX()) : '';
     this.empty.hidden = points > 0;
     if (points === 0) {
       this.plot?.destroy();
@@ -412,10 +415,24 @@ class LineChart {
       this.plot.destroy();
       this.plot = null;
     }
+    if (!this.plot) this.zoom = null;
+    const data = this.columns(this.plot ? this.plot.width : this.size().width, this.zoom ?? undefined);
+    this.host.dataset.drawnPoints = String(data[0].length);
     if (!this.plot) {
       const { width, height } = this.size();
       this.builtLayout = layout;
       const options = this.build(chartTheme(), width, height);
+      // A zoom redraws its range from the records (the whole run's columns are decimated); a
+      // double click shows the whole run again (uPlot's own would fit the zoomed columns).
+      const zoomed = (u: uPlot, key: string) => {
+        if (key === 'x' && !this.settingZoom) this.onZoom(u);
+      };
+      const unzoom: uPlot.Cursor.MouseListenerFactory = () => () => {
+        this.zoom = null;
+        this.update();
+        return null;
+      };
+      options.cursor = { ...options.cursor, bind: { ...options.cursor?.bind, dblclick: unzoom } };
       // Without a cursor over the chart, the legend shows the newest values rather than dashes:
       // uPlot resets it after every redraw that moves no cursor (new data, a resize).
       const newest = (u: uPlot) => {
@@ -427,12 +444,31 @@ class LineChart {
         setLegend: [...(options.hooks?.setLegend ?? []), newest],
         ready: [...(options.hooks?.ready ?? []), fit],
         setSize: [...(options.hooks?.setSize ?? []), fit],
+        setScale: [...(options.hooks?.setScale ?? []), zoomed],
       };
       this.plot = new uPlot(options, data, this.host);
+    } else if (this.zoom) {
+      // New data keeps the zoom; y fits what is in it.
+      this.settingZoom = true;
+      this.plot.setData(data, false);
+      this.plot.setScale('x', this.zoom);
+      this.settingZoom = false;
     } else {
       this.plot.setData(data);
     }
-    if (this.plot.cursor.idx == null) this.plot.setLegend({ idx: points - 1 });
+    if (this.plot.cursor.idx == null) this.plot.setLegend({ idx: data[0].length - 1 });
+  }
+
+  /** A drag across the chart set its x scale: draw that range from the records. */
+  private onZoom(u: uPlot): void {
+    const { min, max } = u.scales.x;
+    const store = this.store();
+    if (min == null || max == null || store.length === 0) return;
+    const whole = min <= store.x(0) && max >= (store.lastX() ?? max);
+    if (whole && !this.zoom) return;
+    this.zoom = whole ? null : { min, max };
+    // Not from inside uPlot's scale change: right after it.
+    queueMicrotask(() => this.update());
   }
 
   /** Rebuilds from scratch (a theme change). */
@@ -451,10 +487,10 @@ const lossChart = new LineChart(
       { label: 'D loss', stroke: theme.dColor, width: 1.5, value: (_u, v) => (v == null ? '--' : v.toPrecision(4)) },
       { label: 'G loss', stroke: theme.gColor, width: 1.5, value: (_u, v) => (v == null ? '--' : v.toPrecision(4)) },
     ]),
-  () => [state.series.step, state.series.dLoss, state.series.gLoss],
+  () => state.series,
+  (width, range) => state.series.columns(['dLoss', 'gLoss'], width, range),
 );
 
-const half: number[] = [];
 const equilibriumChart = new LineChart(
   equilibriumCard.body,
   equilibriumCard.empty,
@@ -471,10 +507,10 @@ const equilibriumChart = new LineChart(
       ],
       [0, 1],
     ),
-  () => {
-    while (half.length < state.series.step.length) half.push(0.5);
-    half.length = state.series.step.length;
-    return [state.series.step, state.series.dReal, state.series.dFake, half];
+  () => state.series,
+  (width, range) => {
+    const [x, dReal, dFake] = state.series.columns(['dReal', 'dFake'], width, range);
+    return [x, dReal, dFake, x.map(() => 0.5)];
   },
 );
 
@@ -542,7 +578,13 @@ const optionalCharts = Object.fromEntries(
       optionalCards[id].body,
       optionalCards[id].empty,
       (theme, w, h) => optionalOptions(id, theme, w, h),
-      () => [state.optional[id].step, ...shownMetrics(id).map((m) => state.optional[id].values.get(m.key) ?? [])] as uPlot.AlignedData,
+      () => state.optional[id],
+      (width, range) =>
+        state.optional[id].columns(
+          shownMetrics(id).map((m) => m.key),
+          width,
+          range,
+        ),
       () =>
         shownMetrics(id)
           .map((m) => m.key)
@@ -553,14 +595,19 @@ const optionalCharts = Object.fromEntries(
 
 /** Redraws every line chart with its current data, and shows the optional cards that have any. */
 function updateLineCharts(): void {
+  // (Text is set only when it changes: this runs every frame that brings records, and a new text
+  // node means a new layout.)
+  const setText = (node: Element, text: string) => {
+    if (node.textContent !== text) node.textContent = text;
+  };
   lossChart.update();
   equilibriumChart.update();
-  equilibriumCard.section.querySelector('.card-subtitle')!.textContent = equilibriumSubtitle();
+  setText(equilibriumCard.section.querySelector('.card-subtitle')!, equilibriumSubtitle());
   for (const id of Object.keys(OPTIONAL_CARDS) as MetricCard[]) {
     const { section } = optionalCards[id];
-    section.hidden = state.optional[id].step.length === 0;
-    section.querySelector('h2')!.textContent = OPTIONAL_CARDS[id].title();
-    section.querySelector('.card-subtitle')!.textContent = OPTIONAL_CARDS[id].subtitle();
+    section.hidden = state.optional[id].length === 0;
+    setText(section.querySelector('h2')!, OPTIONAL_CARDS[id].title());
+    setText(section.querySelector('.card-subtitle')!, OPTIONAL_CARDS[id].subtitle());
     // Shown before it is drawn (a hidden card has no size); without data the chart is dropped.
     optionalCharts[id].update();
   }
@@ -677,37 +724,84 @@ function renderImages(): void {
     : 'G(z) from fixed noise';
 }
 
+/** Each card's metrics in table order, worked out once (appendRecords runs for every record). */
+const CARD_METRICS = (Object.keys(OPTIONAL_CARDS) as MetricCard[]).map((id) => [id, OPTIONAL_METRICS.filter((m) => m.card === id)] as const);
+
 function appendRecords(records: MetricsRecord[]): number {
   const s = state.series;
   let added = 0;
   for (const r of records) {
     // Records arrive live and again in snapshots; keep each step once, in order.
-    const last = s.step[s.step.length - 1];
+    const last = s.lastX();
     if (last !== undefined && r.step <= last) continue;
-    s.step.push(r.step);
-    s.dLoss.push(r.dLoss);
-    s.gLoss.push(r.gLoss);
-    s.dReal.push(r.dReal);
-    s.dFake.push(r.dFake);
-    for (const id of Object.keys(OPTIONAL_CARDS) as MetricCard[]) {
-      const metrics = OPTIONAL_METRICS.filter((m) => m.card === id);
-      const values = metrics.map((m) => optionalValue(r, m.key));
-      if (values.every((v) => v === null)) continue;
-      const card = state.optional[id];
-      metrics.forEach((metric, i) => {
-        const value = values[i];
-        let column = card.values.get(metric.key);
-        // A metric seen for the first time: earlier steps of the card have no value for it.
-        if (!column && value !== null) card.values.set(metric.key, (column = new Array<number | null>(card.step.length).fill(null)));
-        column?.push(value);
-      });
-      card.step.push(r.step);
+    // (A diverged NaN arrives as null: a gap in the line.)
+    s.append(r.step, { dLoss: r.dLoss, gLoss: r.gLoss, dReal: r.dReal, dFake: r.dFake });
+    for (const [id, metrics] of CARD_METRICS) {
+      let values: Partial<Record<OptionalMetricKey, number>> | null = null;
+      for (const metric of metrics) {
+        const value = optionalValue(r, metric.key);
+        if (value !== null) (values ??= {})[metric.key] = value;
+      }
+      // A metric seen for the first time: earlier steps of the card have no value for it.
+      if (values) state.optional[id].append(r.step, values);
     }
     state.lastRecord = r;
     if (r.evaluationFeatures) state.lastEvaluationFeatures = r.evaluationFeatures;
     added++;
   }
   return added;
+}
+
+/** A snapshot's older records, column by column (before its newest records). */
+function appendHistory(history: MetricsHistory): void {
+  const n = history.step.length;
+  state.series.appendColumns(history.step, { dLoss: history.dLoss, gLoss: history.gLoss, dReal: history.dReal, dFake: history.dFake });
+  for (const [id, metrics] of CARD_METRICS) {
+    const columns = metrics.flatMap((m) => {
+      const column = history.optional[m.key];
+      return column && column.length === n ? [[m.key, column] as const] : [];
+    });
+    if (columns.length === 0) continue;
+    // The card's steps: the records that carry at least one of its metrics (often all of them).
+    const rows = new Uint32Array(n);
+    let count = 0;
+    for (let i = 0; i < n; i++) {
+      for (let c = 0; c < columns.length; c++) {
+        if (!Number.isNaN(columns[c][1][i])) {
+          rows[count++] = i;
+          break;
+        }
+      }
+    }
+    const pick = (column: Float64Array) => {
+      if (count === n) return column;
+      const picked = new Float64Array(count);
+      for (let j = 0; j < count; j++) picked[j] = column[rows[j]];
+      return picked;
+    };
+    state.optional[id].appendColumns(pick(history.step), Object.fromEntries(columns.map(([key, column]) => [key, pick(column)])));
+  }
+  if (history.evaluationFeatures) state.lastEvaluationFeatures = history.evaluationFeatures;
+}
+
+let lineChartsQueued = false;
+
+/**
+ * Live records are drawn once an animation frame, however many messages bring them; a hidden
+ * webview gets no frames, so a timer draws them there (at most four times a second).
+ */
+function queueLineCharts(): void {
+  if (lineChartsQueued) return;
+  lineChartsQueued = true;
+  const draw = () => {
+    if (!lineChartsQueued) return;
+    lineChartsQueued = false;
+    clearTimeout(timer);
+    updateLineCharts();
+    renderRun();
+  };
+  requestAnimationFrame(draw);
+  const timer = setTimeout(draw, 250);
 }
 
 function renderAll(): void {
@@ -725,10 +819,11 @@ function onMessage(message: HostToMonitorMessage): void {
       vscode.setState(message.state);
       state.run = snapshot.run;
       state.cost = snapshot.cost ?? null;
-      state.series = { step: [], dLoss: [], gLoss: [], dReal: [], dFake: [] };
+      state.series = new SeriesStore();
       state.optional = emptyCardSeries();
       state.lastRecord = null;
       state.lastEvaluationFeatures = null;
+      if (snapshot.history) appendHistory(snapshot.history);
       appendRecords(snapshot.metrics);
       state.histogram = snapshot.latestHistogram;
       state.samples = snapshot.latestSamples;
@@ -744,10 +839,7 @@ function onMessage(message: HostToMonitorMessage): void {
       break;
     }
     case 'monitor/didAppendMetrics':
-      if (appendRecords(message.records) > 0) {
-        updateLineCharts();
-        renderRun();
-      }
+      if (appendRecords(message.records) > 0) queueLineCharts();
       break;
     case 'monitor/didUpdateHistogram':
       if (!state.histogram || message.record.step >= state.histogram.step) {
