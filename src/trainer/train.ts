@@ -155,6 +155,7 @@ function criticMetrics(config: GanConfig, result: StepResult): Partial<MetricsRe
   if (result.gradientPenalty !== null) extra.gradientPenalty = result.gradientPenalty;
   if (result.featureMatching !== null) extra.featureMatching = result.featureMatching;
   if (result.spectralNorm !== null) extra.spectralNorm = result.spectralNorm;
+  if (result.generatorGradientNorm !== null) extra.generatorGradientNorm = result.generatorGradientNorm;
   return extra;
 }
 
