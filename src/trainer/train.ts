@@ -87,6 +87,8 @@ export interface TrainResult {
   lastMetrics: MetricsRecord | null;
   /** Mode coverage of the final samples, for the built-in mixtures. */
   quality: ModeQuality | null;
+  /** A run that diverged (failed): the last finite checkpoint it kept, to resume or fork from; else null. */
+  diverged: { checkpoint: number | null } | null;
 }
 
 /** Everything is optional: the CLI draws a progress bar, the child forwards over IPC. */
@@ -130,6 +132,14 @@ function poisonWeights(gan: Gan): void {
   const poisoned = tf.tensor(values, variable.shape);
   variable.assign(poisoned);
   poisoned.dispose();
+}
+
+/** The name of a variable of G or D holding NaN or Inf, or null when all are finite. */
+async function nonFiniteVariable(gan: Gan): Promise<string | null> {
+  for (const { name, variable } of [...gan.generator.namedVariables(), ...gan.discriminator.namedVariables()]) {
+    if (!(await variable.data()).every(Number.isFinite)) return name;
+  }
+  return null;
 }
 
 export function histogram(values: Float32Array, bins: number): number[] {
@@ -338,6 +348,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     configPath: resume ? resume.info.configPath : options.configPath ? path.resolve(options.configPath) : null,
     parent: resume ? resume.info.parent : fork ? fork.runDir : null,
     parentStep: resume ? (resume.info.parentStep ?? null) : fork ? fork.step : null,
+    // A resumed run keeps its history of alerts (a divergence it was resumed after included).
+    ...(resume?.info.alerts?.length ? { alerts: resume.info.alerts } : {}),
   });
   await writer.open(resume ? null : config, resume ? step : null);
 
@@ -371,6 +383,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let lastSamples: Float32Array | null = null;
   let status: TrainResult['status'] = 'completed';
   let error: string | null = null;
+  let diverged: TrainResult['diverged'] = null;
   const { metricsEvery, histogramsEvery, samplesEvery, checkpointEvery, keepCheckpoints, histogramBins } = config.logging;
 
   const writeSamples = async (atStep: number) => {
@@ -391,6 +404,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   };
   let lastCheckpoint: number | null = resume ? step : null;
   const checkpoint = async (atStep: number) => {
+    // A diverging update can leave NaN weights behind losses that were still finite: never checkpoint them.
+    const broken = await nonFiniteVariable(gan);
+    if (broken) await diverge(atStep, `${broken} holds NaN or Inf before its checkpoint`);
     await saveCheckpoint(runDir, gan, atStep, elapsed());
     lastCheckpoint = atStep;
     await pruneCheckpoints(runDir, keepCheckpoints);
@@ -404,6 +420,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     await writer.updateRun({ alerts: [...alerts] }, true);
     for (const alert of raised) options.observer?.onAlert?.(alert);
   };
+  /** Records the divergence alert (replacing one of before a resume), then ends the run as failed. */
+  const diverge = async (atStep: number, seen: string): Promise<never> => {
+    const kept = lastCheckpoint === null ? 'no checkpoint was written yet' : `the last finite checkpoint is step ${lastCheckpoint}`;
+    const alert = health.onDivergence(atStep, seen, lastCheckpoint);
+    alerts.splice(0, alerts.length, ...alerts.filter((a) => a.kind !== 'divergence'));
+    await raiseAlerts([alert]);
+    throw new DivergedError(`diverged: ${seen} at step ${atStep}; ${kept}`);
+  };
   const mixture = data.modes && mixtureStd(config) !== null ? { modes: data.modes, std: mixtureStd(config)! } : null;
   const startStep = step;
 
@@ -416,10 +440,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       if (injected.nanAtStep === next) poisonWeights(gan);
       applyLearningRates(config, { generator: gan.generatorOptimizer, discriminator: gan.discriminatorOptimizer }, next, totalSteps);
       const result = await gan.step(logMetrics || logHistogram);
-      if (!Number.isFinite(result.dLoss) || !Number.isFinite(result.gLoss)) {
-        const kept = lastCheckpoint === null ? 'no checkpoint was written yet' : `the last finite checkpoint is step ${lastCheckpoint}`;
-        throw new DivergedError(`diverged: the losses became ${result.dLoss} (D) and ${result.gLoss} (G) at step ${next}; ${kept}`);
-      }
+      if (!Number.isFinite(result.dLoss) || !Number.isFinite(result.gLoss))
+        await diverge(next, `the losses became ${result.dLoss} (D) and ${result.gLoss} (G)`);
       step = next;
       if (result.outputs && logMetrics) {
         const now = Date.now();
@@ -465,6 +487,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     if (status === 'stopped' && step % samplesEvery !== 0) await writeSamples(step);
   } catch (caught) {
     status = 'failed';
+    if (caught instanceof DivergedError) diverged = { checkpoint: lastCheckpoint };
     error = caught instanceof Error ? caught.message : String(caught);
   } finally {
     fixedNoise.dispose();
@@ -480,7 +503,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
   const std = mixtureStd(config);
   const quality = lastSamples && step > 0 && data.modes && std !== null ? modeQuality(lastSamples, data.modes, std) : null;
-  const result: TrainResult = { runId, runDir, status, step, totalSteps, error, backend: backend.backend, seconds: elapsed(), lastMetrics, quality };
+  const result: TrainResult = { runId, runDir, status, step, totalSteps, error, backend: backend.backend, seconds: elapsed(), lastMetrics, quality, diverged };
   options.observer?.onEnd?.(result);
   return result;
 }
