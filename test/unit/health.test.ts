@@ -98,25 +98,28 @@ describe('health alerts', () => {
     assert.match(alert.advice, /PacGAN/);
   });
 
-  it("with G's gradient norm in the records, says D wins only when the norm vanishes too, relative to the run's first window", () => {
+  it("with G's gradient norm in the records, says D wins only when the norm vanishes too, relative to the run's own largest block median", () => {
     const watch = new HealthWatch(config());
     const raised: HealthAlert[] = [];
-    // The reference: G's norm over the first 20 logged steps (median 2).
-    for (let i = 1; i <= NORM_REFERENCE; i++) raised.push(...watch.onMetrics(withNorm(record(10 * i, 0.6, 0.4), i % 2 ? 1.5 : 2.5)));
-    assert.deepEqual(watch.referenceNorm(), { median: 2, from: 10, to: 200 });
+    // At the start D cannot tell yet and G's gradient is small (median 0.35); then G learns with norms about 100 (median 100).
+    for (let i = 1; i <= NORM_REFERENCE; i++) raised.push(...watch.onMetrics(withNorm(record(10 * i, 0.5, 0.5), i % 2 ? 0.3 : 0.4)));
+    assert.deepEqual(watch.referenceNorm(), { median: 0.35, from: 10, to: 200 });
+    for (let i = 21; i <= 40; i++) raised.push(...watch.onMetrics(withNorm(record(10 * i, 0.7, 0.3), i % 2 ? 90 : 110)));
+    assert.deepEqual(watch.referenceNorm(), { median: 100, from: 210, to: 400 }, 'the largest block median');
     // D wins on its outputs, but G still gets a gradient (a non-saturating cost does that): no alert.
-    for (let i = 21; i <= 60; i++) raised.push(...watch.onMetrics(withNorm(record(10 * i, 0.95, 0.04), 0.8)));
+    for (let i = 41; i <= 80; i++) raised.push(...watch.onMetrics(withNorm(record(10 * i, 0.95, 0.04), 40)));
     assert.equal(raised.length, 0);
-    // The gradient vanishes below 10 % of the reference (0.2) on 20 logged steps: now D wins.
-    for (let i = 61; i <= 79; i++) raised.push(...watch.onMetrics(withNorm(record(10 * i, 0.95, 0.04), 0.05)));
+    assert.equal(watch.referenceNorm()?.median, 100, 'smaller blocks do not lower it');
+    // The gradient vanishes below 10 % of the reference (10) on 20 logged steps: now D wins.
+    for (let i = 81; i <= 99; i++) raised.push(...watch.onMetrics(withNorm(record(10 * i, 0.95, 0.04), 5)));
     assert.equal(raised.length, 0, 'the window holds steps whose norm did not vanish until 20 in a row do');
-    raised.push(...watch.onMetrics(withNorm(record(800, 0.95, 0.04), 0.03)));
+    raised.push(...watch.onMetrics(withNorm(record(1000, 0.95, 0.04), 2)));
     assert.equal(raised.length, 1);
     assert.equal(raised[0].kind, 'discriminator-wins');
     assert.equal(
       raised[0].message,
-      "the discriminator wins: D(x) > 0.9 and D(G(z)) < 0.1 on every logged step from 610 to 800, and G's gradient norm ‖∇J(G)‖₂ vanishes: " +
-        'at most 0.0500 there, under 10% of its median 2.00 over steps 10–200, so G gets little to learn from',
+      "the discriminator wins: D(x) > 0.9 and D(G(z)) < 0.1 on every logged step from 810 to 1000, and G's gradient norm ‖∇J(G)‖₂ vanishes: " +
+        'at most 5.00 there, under 10% of its median 100 over steps 210–400, when G was learning, so G gets little to learn from',
     );
   });
 
