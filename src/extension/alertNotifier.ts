@@ -27,7 +27,7 @@ export class AlertNotifier {
   toldRunEnding(runDir: string, step: number): boolean {
     return [...this.told].some((key) => {
       const [dir, kind, at] = key.split('\n');
-      return dir === runDir && alertView(kind).endsRun && Number(at) >= step;
+      return dir === runDir && alertView(kind).endsRun !== null && Number(at) >= step;
     });
   }
 

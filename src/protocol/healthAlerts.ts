@@ -8,35 +8,36 @@ import type { HealthAlertKind, RunInfo } from './runDirectory';
 export interface HealthAlertView {
   /** A few words naming what was seen (the messages say it in a sentence): the runs list's label of a run that ended on it, the monitor's button. */
   title: string;
-  /** A codicon for the runs list while the run goes on with the alert. */
-  icon: string;
-  /** Whether the run ended on it (the trainer stops; the alert says what to change before resuming or forking). */
-  endsRun: boolean;
+  /**
+   * A kind the run ends on (the trainer stops; the alert says what to change before resuming or
+   * forking): the codicon the runs list shows for the failed run. The other kinds leave a running run
+   * "alerting" with the warning icon, whichever kind it is (the tooltip lists them).
+   */
+  endsRun: { icon: string } | null;
 }
 
 export const HEALTH_ALERT_VIEWS: Record<HealthAlertKind, HealthAlertView> = {
-  'discriminator-wins': { title: 'discriminator wins', icon: 'shield', endsRun: false },
-  'saturating-generator': { title: 'generator cost saturates', icon: 'debug-disconnect', endsRun: false },
-  'mode-collapse': { title: 'mode collapse', icon: 'target', endsRun: false },
-  oscillation: { title: 'oscillation', icon: 'pulse', endsRun: false },
-  divergence: { title: 'divergence', icon: 'flame', endsRun: true },
+  'discriminator-wins': { title: 'discriminator wins', endsRun: null },
+  'saturating-generator': { title: 'generator cost saturates', endsRun: null },
+  'mode-collapse': { title: 'mode collapse', endsRun: null },
+  oscillation: { title: 'oscillation', endsRun: null },
+  divergence: { title: 'divergence', endsRun: { icon: 'flame' } },
 };
 
 export const HEALTH_ALERT_KINDS = Object.keys(HEALTH_ALERT_VIEWS) as HealthAlertKind[];
 
 /** The view of a kind; a kind this build does not know (run.json of a newer trainer) is a plain alert named by its kind. */
 export function alertView(kind: string): HealthAlertView {
-  return Object.hasOwn(HEALTH_ALERT_VIEWS, kind) ? HEALTH_ALERT_VIEWS[kind as HealthAlertKind] : { title: kind, icon: 'warning', endsRun: false };
+  return Object.hasOwn(HEALTH_ALERT_VIEWS, kind) ? HEALTH_ALERT_VIEWS[kind as HealthAlertKind] : { title: kind, endsRun: null };
 }
 
 /**
  * What the runs list shows for a run: its status word, a codicon and a theme colour. A running run
- * with alerts is "alerting", with the newest alert's icon; a run that ended on a divergence says so.
+ * with alerts is "alerting" (the warning icon); a run that ended on a divergence says so.
  */
 export function runStatusView(info: Pick<RunInfo, 'status' | 'alerts'>): { label: string; icon: string; color: string } {
   const alerts = info.alerts ?? [];
-  const newest = alerts[alerts.length - 1];
-  if (info.status === 'running' && newest) return { label: 'alerting', icon: alertView(newest.kind).icon, color: 'charts.orange' };
+  if (info.status === 'running' && alerts.length > 0) return { label: 'alerting', icon: 'warning', color: 'charts.orange' };
   switch (info.status) {
     case 'running':
       return { label: 'running', icon: 'sync~spin', color: 'charts.blue' };
@@ -46,8 +47,9 @@ export function runStatusView(info: Pick<RunInfo, 'status' | 'alerts'>): { label
       return { label: 'stopped', icon: 'debug-pause', color: 'charts.yellow' };
     case 'failed': {
       const ended = alerts.find((a) => alertView(a.kind).endsRun);
-      return ended
-        ? { label: `failed (${alertView(ended.kind).title})`, icon: alertView(ended.kind).icon, color: 'testing.iconFailed' }
+      const view = ended && alertView(ended.kind);
+      return view?.endsRun
+        ? { label: `failed (${view.title})`, icon: view.endsRun.icon, color: 'testing.iconFailed' }
         : { label: 'failed', icon: 'error', color: 'testing.iconFailed' };
     }
   }

@@ -24,8 +24,9 @@
  *   that line at least CROSSINGS times (hysteresis ±RMS/2: a swing counts when it goes from below
  *   −RMS/2 to above +RMS/2 or back), while the line moves less over the window than the RMS (a flat
  *   trend, not a drift). On the 2-D mixtures: G hopping between modes (§4.2, Metz et al.'s cycle),
- *   the dominant mode of the sample changing at least HOPS times over the last HOP_WINDOW samples
- *   while every one of them covers at most half the modes.
+ *   the dominant mode of the sample (the one holding at least half its high-quality points; samples
+ *   without one are skipped) changing at least HOPS times over the last HOP_WINDOW such samples while
+ *   every one of them covers at most half the modes. examples/ring8-oscillating.gan.json does this.
  * - divergence: a loss stopped being finite (raised by the trainer, which then ends the run).
  */
 import type { GanConfig } from '../protocol/config';
@@ -225,7 +226,9 @@ export class HealthWatch {
     const covered = quality.modesCovered;
     if (!this.bestCoverage || covered > this.bestCoverage.modes) this.bestCoverage = { modes: covered, step };
     const counts = quality.modeCounts;
-    if (counts && counts.some((c) => c > 0)) {
+    // A sample counts when one mode holds at least half its high-quality points (two modes about even are no evidence of a move).
+    const total = counts ? counts.reduce((a, b) => a + b, 0) : 0;
+    if (counts && total > 0 && 2 * Math.max(...counts) >= total) {
       this.dominant.push({ step, mode: counts.indexOf(Math.max(...counts)), covered });
       if (this.dominant.length > HOP_WINDOW) this.dominant.shift();
     }
