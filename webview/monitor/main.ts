@@ -743,6 +743,8 @@ function onMessage(message: HostToMonitorMessage): void {
     case 'monitor/didLoad': {
       const { snapshot } = message;
       vscode.setState(message.state);
+      // A marked step belongs to its run.
+      if (state.run && state.run.runId !== snapshot.run.runId) markStep(null);
       state.run = snapshot.run;
       state.cost = snapshot.cost ?? null;
       state.series = { step: [], dLoss: [], gLoss: [], dReal: [], dFake: [] };
