@@ -443,6 +443,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       if (!Number.isFinite(result.dLoss) || !Number.isFinite(result.gLoss))
         await diverge(next, `the losses became ${result.dLoss} (D) and ${result.gLoss} (G)`);
       step = next;
+      if (injected.nanAfterStep === step) poisonWeights(gan);
       if (result.outputs && logMetrics) {
         const now = Date.now();
         const record: MetricsRecord = {

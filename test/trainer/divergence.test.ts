@@ -90,6 +90,22 @@ describe('divergence', () => {
     assert.ok(points.flat().every(Number.isFinite));
   });
 
+  it('refuses to checkpoint weights a diverging update left NaN behind finite losses', async () => {
+    const other = path.join(work, 'runs-weights');
+    // G's weights turn NaN after step 200, a checkpoint step: its losses were finite, its checkpoint would not be.
+    const result = await gan(work, ['train', 'tiny.gan.json', '--out', other, '--steps', '300'], { nanAfterStep: 200 });
+    assert.equal(result.code, 1, result.stderr);
+    const dir = path.join(other, (await readdir(other))[0]);
+    const info = await readRunInfo(dir);
+    assert.equal(info?.status, 'failed');
+    assert.match(info?.error ?? '', /^diverged: \S+ holds NaN or Inf before its checkpoint at step 200; the last finite checkpoint is step 100$/);
+    assert.deepEqual(
+      info?.alerts?.map((a) => [a.kind, a.step]),
+      [['divergence', 200]],
+    );
+    assert.deepEqual(await readdir(path.join(dir, 'checkpoints')), ['step-00000100']);
+  });
+
   it('forks from the kept checkpoint with a lower learning rate, and resumes from it', async () => {
     const forked = await gan(work, ['train', '--fork', runDir, '--from-step', '100', '--set', 'generator.optimizer.learningRate=0.0002', '--out', runs]);
     assert.equal(forked.code, 0, forked.stderr);
