@@ -219,7 +219,9 @@ export function activate(context: vscode.ExtensionContext): void {
       );
       return;
     }
-    if (ended.status === 'failed') void showRunError(`GAN run ${run.runId} failed: ${ended.error ?? 'unknown error'}`);
+    // A divergence was told as its alert (with the advice) a moment ago: the same failure needs no second toast.
+    if (ended.status === 'failed' && !alertNotifier.toldRunEnding(run.runDir, ended.step))
+      void showRunError(`GAN run ${run.runId} failed: ${ended.error ?? 'unknown error'}`);
   }
 
   async function showRunError(message: string): Promise<void> {

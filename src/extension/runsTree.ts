@@ -2,6 +2,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import * as vscode from 'vscode';
+import { alertLine, runStatusView } from '../protocol/healthAlerts';
 import type { MetricsRecord, RunInfo } from '../protocol/runDirectory';
 import { listRunDirs, readLastMetrics, readRunInfo } from '../runs/runReader';
 
@@ -21,9 +22,8 @@ export class RunItem extends vscode.TreeItem {
     const step = Math.max(info.step, last?.step ?? 0);
     const metrics = last ? ` · D ${fmt(last.dLoss)} G ${fmt(last.gLoss)}` : '';
     const alerts = info.alerts ?? [];
-    // A running run with an alert is "alerting"; an ended one keeps the count.
-    // (Paused in the laboratory's step mode: the trainer waits for a single update or a resume.)
-    const status = info.status === 'running' && info.paused ? 'paused' : info.status === 'running' && alerts.length > 0 ? 'alerting' : info.status;
+    // A running run with an alert is "alerting"; an ended one keeps the count (and says when it ended on a divergence).
+    const status = runStatusView(info).label;
     const alertCount = alerts.length > 0 && info.status !== 'running' ? ` · ${alerts.length} alert${alerts.length === 1 ? '' : 's'}` : '';
     this.description = `${status} · ${step}/${info.totalSteps}${metrics}${alertCount}`;
     this.tooltip = new vscode.MarkdownString(undefined, true);
@@ -35,7 +35,7 @@ export class RunItem extends vscode.TreeItem {
       this.tooltip.appendText(
         `\nforked from ${path.basename(info.parent)}${info.parentStep !== undefined && info.parentStep !== null ? ` at step ${info.parentStep}` : ''}`,
       );
-    for (const alert of alerts) this.tooltip.appendText(`\n⚠ step ${alert.step}: ${alert.message}. Usually helps: ${alert.advice}.`);
+    for (const alert of alerts) this.tooltip.appendText(`\n⚠ ${alertLine(alert)}`);
     this.tooltip.appendText(`\n${runDir}`);
     this.iconPath = RunItem.icon(info);
     this.contextValue = `ganRun.${info.status}`;
@@ -44,18 +44,8 @@ export class RunItem extends vscode.TreeItem {
   }
 
   static icon(info: RunInfo): vscode.ThemeIcon {
-    if (info.status === 'running' && info.paused) return new vscode.ThemeIcon('debug-pause', new vscode.ThemeColor('charts.blue'));
-    if (info.status === 'running' && (info.alerts?.length ?? 0) > 0) return new vscode.ThemeIcon('warning', new vscode.ThemeColor('charts.orange'));
-    switch (info.status) {
-      case 'running':
-        return new vscode.ThemeIcon('sync~spin', new vscode.ThemeColor('charts.blue'));
-      case 'completed':
-        return new vscode.ThemeIcon('pass', new vscode.ThemeColor('testing.iconPassed'));
-      case 'stopped':
-        return new vscode.ThemeIcon('debug-pause', new vscode.ThemeColor('charts.yellow'));
-      case 'failed':
-        return new vscode.ThemeIcon('error', new vscode.ThemeColor('testing.iconFailed'));
-    }
+    const { icon, color } = runStatusView(info);
+    return new vscode.ThemeIcon(icon, new vscode.ThemeColor(color));
   }
 }
 

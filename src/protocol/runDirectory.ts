@@ -70,7 +70,12 @@ export interface ControlChange extends LiveHyperparameters {
   time: number;
 }
 
-export type HealthAlertKind = 'discriminator-wins' | 'saturating-generator' | 'mode-collapse';
+/**
+ * discriminator-wins, saturating-generator and mode-collapse since the first alerts; oscillation (the
+ * game cycles instead of converging) and divergence (the losses stopped being finite; the run ended
+ * failed) later. Readers show kinds they do not know as a plain alert.
+ */
+export type HealthAlertKind = 'discriminator-wins' | 'saturating-generator' | 'mode-collapse' | 'oscillation' | 'divergence';
 
 /** Something about the game that users usually act on, seen at `step`. */
 export interface HealthAlert {

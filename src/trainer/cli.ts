@@ -156,6 +156,11 @@ function printSummary(result: TrainResult, stream: NodeJS.WriteStream): void {
   }
   lines.push(`  run dir      ${result.runDir}`);
   if (result.status === 'stopped') lines.push(`  continue     gan-workbench train --resume ${result.runDir}`);
+  // A diverged run keeps its last finite checkpoint: fork from it with lower rates (the divergence alert says what else helps).
+  if (result.diverged?.checkpoint !== undefined && result.diverged.checkpoint !== null) {
+    lines.push(`  fork         gan-workbench train --fork ${result.runDir} --from-step ${result.diverged.checkpoint} --set generator.optimizer.learningRate=…`);
+    lines.push(`  or resume    gan-workbench train --resume ${result.runDir}`);
+  }
   stream.write(lines.join('\n') + '\n');
 }
 

@@ -3,6 +3,7 @@
  * a JSON object naming the faults to cause. Unset (always, outside tests), every check is a no-op.
  *
  *   nanAtStep: N          the losses of step N become NaN (divergence)
+ *   nanAfterStep: N       G's weights become NaN after step N, whose losses were finite (a diverging update)
  *   throwAtStep: N        step N throws inside the step (after its tensors were made)
  *   crashAfterSteps: N    the process exits with code 70 after N steps of this process
  *   killInCheckpoint: N   SIGKILL itself while writing the checkpoint of step N (weights written, no manifest)
@@ -12,6 +13,7 @@
  */
 export interface Faults {
   nanAtStep?: number;
+  nanAfterStep?: number;
   throwAtStep?: number;
   crashAfterSteps?: number;
   killInCheckpoint?: number;

@@ -60,6 +60,8 @@ export interface StepResult {
   featureMatching: number | null;
   /** discriminator.spectralNorm: the largest σ(W) estimate of the last critic update's power iteration; else null. */
   spectralNorm: number | null;
+  /** ‖∇θg J(G)‖₂ over all of G's trainable variables in G's update, when the outputs are asked for; else null. */
+  generatorGradientNorm: number | null;
 }
 
 export interface StepOptions {
@@ -91,6 +93,32 @@ export function rankFractions(scores: Float32Array, others: Float32Array): Float
     const below = bound(value, false);
     return (below + (bound(value, true) - below) / 2) / sorted.length;
   });
+}
+
+/**
+ * `optimizer` itself, or with `measure` a stand-in whose minimize also hands `onNorm` the gradient's
+ * L2 norm over all of `varList`: ‖∇J‖₂ = √(Σ_v Σ g_v²). tfjs's Optimizer.minimize is computeGradients
+ * then applyGradients (each variable's tensor by name) then disposing the gradients; this does the
+ * same with the norm taken from the same gradients before they are freed, so there is no extra pass
+ * and the update is the optimizer's own (the fused Adam wraps applyGradients), bit for bit.
+ */
+export function measuringGradientNorm(optimizer: tf.Optimizer, measure: boolean, onNorm: (norm: tf.Scalar) => void): Pick<tf.Optimizer, 'minimize'> {
+  if (!measure) return optimizer;
+  return {
+    minimize(f, returnCost = false, varList) {
+      const { value, grads } = optimizer.computeGradients(f, varList);
+      try {
+        const gradients = varList ? varList.map((v) => grads[v.name]).filter((g) => g != null) : Object.values(grads);
+        if (gradients.length > 0) onNorm(tf.tidy(() => tf.sqrt(tf.addN(gradients.map((g) => tf.sum(tf.square(g))))) as tf.Scalar));
+        optimizer.applyGradients(varList ? varList.map((v) => ({ name: v.name, tensor: grads[v.name] })) : grads);
+      } finally {
+        tf.dispose(grads);
+      }
+      if (returnCost) return value;
+      value.dispose();
+      return null;
+    },
+  };
 }
 
 /**
@@ -297,6 +325,7 @@ export class Gan {
       let penalty: tf.Scalar | null = null;
       let spectral: tf.Scalar | null = null;
       let featureDistance: tf.Scalar | null = null;
+      let gradientNorm: tf.Scalar | null = null;
       /** One update of D on fresh minibatches; `last` records what the step reports. Also the unrolled GAN's look-ahead updates. */
       const updateDiscriminator = (last: boolean): tf.Scalar => {
         const batch = this.realBatch(m);
@@ -363,7 +392,7 @@ export class Gan {
                 const matchedReal = this.config.training.featureMatching ? this.realBatch(m) : null;
                 if (matchedReal) [matchedReal.x, matchedReal.labels].forEach((t) => t && own(t));
                 return own(
-                  this.generatorOptimizer.minimize(
+                  measuringGradientNorm(this.generatorOptimizer, withOutputs, (norm) => (gradientNorm = own(norm))).minimize(
                     () =>
                       generatorLoss(
                         this.config.training,
@@ -388,6 +417,7 @@ export class Gan {
       const [dLossValue, gLossValue, estimateValue, penaltyValue, featureValue, spectralValue] = await Promise.all(
         [dLoss, gLoss, estimate as tf.Scalar | null, penalty as tf.Scalar | null, featureDistance as tf.Scalar | null, spectral as tf.Scalar | null].map(read),
       );
+      const gradientNormValue = await read(gradientNorm as tf.Scalar | null);
       let outputs: StepResult['outputs'] = null;
       const captured = logits as { real: tf.Tensor; fake: tf.Tensor } | null;
       if (captured) {
@@ -412,6 +442,7 @@ export class Gan {
         gradientPenalty: penaltyValue,
         featureMatching: featureValue,
         spectralNorm: spectralValue,
+        generatorGradientNorm: gradientNormValue,
       };
     } catch (error) {
       releaseAbandonedTape();

@@ -10,6 +10,8 @@ export interface ModeQuality {
   highQuality: number;
   /** KL(generated mode histogram ‖ uniform) over the high-quality samples; 0 when perfectly balanced. */
   reverseKl: number;
+  /** High-quality samples nearest to each mode, by mode (the mode histogram); absent where only the summary is known. */
+  modeCounts?: number[];
 }
 
 export function modeQuality(points: ArrayLike<number>, modes: number[][], std: number): ModeQuality {
@@ -39,5 +41,5 @@ export function modeQuality(points: ArrayLike<number>, modes: number[][], std: n
     const p = count / good;
     reverseKl += p * Math.log(p * modes.length);
   }
-  return { modesCovered: counts.filter((c) => c > 0).length, modeCount: modes.length, highQuality: n === 0 ? 0 : good / n, reverseKl };
+  return { modesCovered: counts.filter((c) => c > 0).length, modeCount: modes.length, highQuality: n === 0 ? 0 : good / n, reverseKl, modeCounts: counts };
 }

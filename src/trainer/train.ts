@@ -108,6 +108,8 @@ export interface TrainResult {
   lastMetrics: MetricsRecord | null;
   /** Mode coverage of the final samples, for the built-in mixtures. */
   quality: ModeQuality | null;
+  /** A run that diverged (failed): the last finite checkpoint it kept, to resume or fork from; else null. */
+  diverged: { checkpoint: number | null } | null;
 }
 
 /** Everything is optional: the CLI draws a progress bar, the child forwards over IPC. */
@@ -157,6 +159,14 @@ function poisonWeights(gan: Gan): void {
   poisoned.dispose();
 }
 
+/** The name of a variable of G or D holding NaN or Inf, or null when all are finite. */
+async function nonFiniteVariable(gan: Gan): Promise<string | null> {
+  for (const { name, variable } of [...gan.generator.namedVariables(), ...gan.discriminator.namedVariables()]) {
+    if (!(await variable.data()).every(Number.isFinite)) return name;
+  }
+  return null;
+}
+
 export function histogram(values: Float32Array, bins: number): number[] {
   const counts = new Array<number>(bins).fill(0);
   for (const value of values) counts[Math.min(bins - 1, Math.max(0, Math.floor(value * bins)))]++;
@@ -180,6 +190,7 @@ function criticMetrics(config: GanConfig, result: StepResult): Partial<MetricsRe
   if (result.gradientPenalty !== null) extra.gradientPenalty = result.gradientPenalty;
   if (result.featureMatching !== null) extra.featureMatching = result.featureMatching;
   if (result.spectralNorm !== null) extra.spectralNorm = result.spectralNorm;
+  if (result.generatorGradientNorm !== null) extra.generatorGradientNorm = result.generatorGradientNorm;
   return extra;
 }
 
@@ -366,6 +377,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     configPath: resume ? resume.info.configPath : options.configPath ? path.resolve(options.configPath) : null,
     parent: resume ? resume.info.parent : fork ? fork.runDir : null,
     parentStep: resume ? (resume.info.parentStep ?? null) : fork ? fork.step : null,
+    // A resumed run keeps its history of alerts (a divergence it was resumed after included).
+    ...(resume?.info.alerts?.length ? { alerts: resume.info.alerts } : {}),
   });
   await writer.open(resume ? null : config, resume ? step : null);
 
@@ -407,6 +420,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let lastSamples: Float32Array | null = null;
   let status: TrainResult['status'] = 'completed';
   let error: string | null = null;
+  let diverged: TrainResult['diverged'] = null;
   const { metricsEvery, histogramsEvery, samplesEvery, checkpointEvery, keepCheckpoints, histogramBins } = config.logging;
 
   const writeSamples = async (atStep: number) => {
@@ -510,6 +524,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   }
   let lastCheckpoint: number | null = resume ? step : null;
   const checkpoint = async (atStep: number) => {
+    // A diverging update can leave NaN weights behind losses that were still finite: never checkpoint them.
+    const broken = await nonFiniteVariable(gan);
+    if (broken) await diverge(atStep, `${broken} holds NaN or Inf before its checkpoint`);
     await saveCheckpoint(runDir, gan, atStep, elapsed());
     lastCheckpoint = atStep;
     await pruneCheckpoints(runDir, keepCheckpoints);
@@ -535,6 +552,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         : {}),
     };
   };
+  /** Records the divergence alert (replacing one of before a resume), then ends the run as failed. */
+  const diverge = async (atStep: number, seen: string): Promise<never> => {
+    const kept = lastCheckpoint === null ? 'no checkpoint was written yet' : `the last finite checkpoint is step ${lastCheckpoint}`;
+    const alert = health.onDivergence(atStep, seen, lastCheckpoint);
+    alerts.splice(0, alerts.length, ...alerts.filter((a) => a.kind !== 'divergence'));
+    await raiseAlerts([alert]);
+    throw new DivergedError(`diverged: ${seen} at step ${atStep}; ${kept}`);
+  };
   const mixture = data.modes && mixtureStd(config) !== null ? { modes: data.modes, std: mixtureStd(config)! } : null;
   const startStep = step;
 
@@ -551,7 +576,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         applyLearningRates(liveConfig(), { generator: gan.generatorOptimizer, discriminator: gan.discriminatorOptimizer }, Math.max(1, step), totalSteps);
         const single = await gan.step(false, { phase: work.player });
         const loss = work.player === 'discriminator' ? single.dLoss : single.gLoss;
-        if (!Number.isFinite(loss)) throw new DivergedError(`diverged: a single ${work.player} update in step mode made its loss ${loss} after step ${step}`);
+        if (!Number.isFinite(loss)) await diverge(step, `a single ${work.player} update in step mode made its loss ${loss}`);
         live.singles[work.player]++;
         options.observer?.onControls?.(controlState());
         await sendLiveFrame(step, true);
@@ -566,11 +591,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       applyLearningRates(liveConfig(), { generator: gan.generatorOptimizer, discriminator: gan.discriminatorOptimizer }, next, totalSteps);
       gan.setStep(next);
       const result = await gan.step(logMetrics || logHistogram, { dStepsPerGStep: live.dStepsPerGStep });
-      if (!Number.isFinite(result.dLoss) || !Number.isFinite(result.gLoss)) {
-        const kept = lastCheckpoint === null ? 'no checkpoint was written yet' : `the last finite checkpoint is step ${lastCheckpoint}`;
-        throw new DivergedError(`diverged: the losses became ${result.dLoss} (D) and ${result.gLoss} (G) at step ${next}; ${kept}`);
-      }
+      if (!Number.isFinite(result.dLoss) || !Number.isFinite(result.gLoss))
+        await diverge(next, `the losses became ${result.dLoss} (D) and ${result.gLoss} (G)`);
       step = next;
+      if (injected.nanAfterStep === step) poisonWeights(gan);
       if (result.outputs && logMetrics) {
         const now = Date.now();
         const record: MetricsRecord = {
@@ -621,6 +645,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     if (status === 'stopped' && step % samplesEvery !== 0) await writeSamples(step);
   } catch (caught) {
     status = 'failed';
+    if (caught instanceof DivergedError) diverged = { checkpoint: lastCheckpoint };
     error = caught instanceof Error ? caught.message : String(caught);
   } finally {
     fixedNoise.dispose();
@@ -639,7 +664,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
   const std = mixtureStd(config);
   const quality = lastSamples && step > 0 && data.modes && std !== null ? modeQuality(lastSamples, data.modes, std) : null;
-  const result: TrainResult = { runId, runDir, status, step, totalSteps, error, backend: backend.backend, seconds: elapsed(), lastMetrics, quality };
+  const result: TrainResult = { runId, runDir, status, step, totalSteps, error, backend: backend.backend, seconds: elapsed(), lastMetrics, quality, diverged };
   options.observer?.onEnd?.(result);
   return result;
 }

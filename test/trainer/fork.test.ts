@@ -118,8 +118,9 @@ describe('forks, --set and export', () => {
     for (let i = 0; i < 2; i++) {
       const tb = await cli(['export', parent, '--format', 'tensorboard', '--out', path.join(work, 'tb')], work).done;
       assert.equal(tb.code, 0, tb.stderr);
-      // 10 records × 5 scalars, and the evaluations at steps 50 and 100 × 9 (modes 3, grid 2, precision/recall/density/coverage).
-      assert.match(tb.stdout, /68 scalars, 4 histograms, 3 images/);
+      // 10 records × 9 scalars (the losses, D(x), D(G(z)), the rate, G's gradient norm, both learning rates and k),
+      // and the evaluations at steps 50 and 100 × 9 (modes 3, grid 2, precision/recall/density/coverage).
+      assert.match(tb.stdout, /108 scalars, 4 histograms, 3 images/);
       await new Promise((r) => setTimeout(r, 1100));
     }
     const files = await readdir(path.join(work, 'tb'));

@@ -31,4 +31,18 @@ describe('health alerts from the trainer', () => {
     );
     assert.ok((info.alerts?.[0].step ?? 0) >= 500, 'not before step 500, when G may not have spread out yet');
   });
+
+  it('raises oscillation on the oscillating example, whose G hops from mode to mode', async () => {
+    const runs = path.join(out, 'oscillating');
+    const { done } = cli(['train', path.join(ROOT, 'examples', 'ring8-oscillating.gan.json'), '--out', runs, '--steps', '1500']);
+    const finished = await done;
+    assert.equal(finished.code, 0, finished.stderr);
+    assert.match(finished.stderr, /^alert at step \d+: G hops between modes: the mode most of its samples fall on changed \d+ times over the 10 samples/m);
+    const [runId] = await readdir(runs);
+    const info = JSON.parse(await readFile(path.join(runs, runId, 'run.json'), 'utf8')) as RunInfo;
+    const oscillation = info.alerts?.find((a) => a.kind === 'oscillation');
+    assert.ok(oscillation, JSON.stringify(info.alerts));
+    assert.match(oscillation.advice, /unrollSteps/);
+    assert.equal(info.alerts?.filter((a) => a.kind === 'oscillation').length, 1, 'once');
+  });
 });

@@ -92,12 +92,19 @@ describe('mode quality (PacGAN protocol)', () => {
 
   it('counts every mode and every sample on a perfect ring', () => {
     const points = ring.flatMap(([x, y]) => [x + 0.005, y]);
-    assert.deepEqual(modeQuality(points, ring, 0.01), { modesCovered: 8, modeCount: 8, highQuality: 1, reverseKl: 0 });
+    assert.deepEqual(modeQuality(points, ring, 0.01), {
+      modesCovered: 8,
+      modeCount: 8,
+      highQuality: 1,
+      reverseKl: 0,
+      modeCounts: [1, 1, 1, 1, 1, 1, 1, 1],
+    });
   });
 
   it('sees a collapsed generator: one mode, KL = log 8', () => {
     const q = modeQuality([1, 0, 1.01, 0, 0.99, 0.01], ring, 0.01);
     assert.equal(q.modesCovered, 1);
+    assert.deepEqual(q.modeCounts, [3, 0, 0, 0, 0, 0, 0, 0], 'the mode histogram');
     assert.ok(Math.abs(q.reverseKl - Math.log(8)) < 1e-12);
   });
 

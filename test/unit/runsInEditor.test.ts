@@ -10,7 +10,8 @@ import { editConfigText } from '../../src/protocol/configEdit';
 import { applySettings, parseSetting } from '../../src/protocol/configPatch';
 import { dispatchCompareMessage } from '../../src/protocol/compareMessages';
 import { dispatchFormMessage } from '../../src/protocol/configFormMessages';
-import type { MetricsRecord, RunInfo } from '../../src/protocol/runDirectory';
+import { runStatusView } from '../../src/protocol/healthAlerts';
+import type { HealthAlert, HealthAlertKind, MetricsRecord, RunInfo } from '../../src/protocol/runDirectory';
 import { costParameterFields, settingsWithCost, usualFields } from '../../src/extension/hyperparameterFields';
 import { flattenConfig, stepAtOrBefore } from '../../src/runs/compareData';
 import { costOfConfig } from '../../src/runs/runSnapshot';
@@ -392,5 +393,29 @@ describe('stopping a run started elsewhere', () => {
     assert.match((refused[0] as { reason: string }).reason, /not a GAN Workbench trainer/);
     assert.match((refused[1] as { reason: string }).reason, /runs on another-machine/);
     assert.equal(killed.length, 1, 'nothing else was signalled');
+  });
+});
+
+describe("the runs list's status of a run with health alerts", () => {
+  const alert = (kind: HealthAlertKind, step = 900) => ({ kind, step, message: 'm', advice: 'a' });
+  it('is "alerting" with the warning icon while it runs, whatever the kind; an ended run keeps its status', () => {
+    assert.deepEqual(runStatusView({ status: 'running' }), { label: 'running', icon: 'sync~spin', color: 'charts.blue' });
+    assert.deepEqual(runStatusView({ status: 'running', alerts: [alert('mode-collapse'), alert('oscillation')] }), {
+      label: 'alerting',
+      icon: 'warning',
+      color: 'charts.orange',
+    });
+    assert.equal(runStatusView({ status: 'completed', alerts: [alert('discriminator-wins')] }).label, 'completed');
+  });
+
+  it('says a failed run ended on a divergence, and shows a kind it does not know as a warning', () => {
+    assert.deepEqual(runStatusView({ status: 'failed', alerts: [alert('mode-collapse'), alert('divergence', 1200)] }), {
+      label: 'failed (divergence)',
+      icon: 'flame',
+      color: 'testing.iconFailed',
+    });
+    assert.deepEqual(runStatusView({ status: 'failed' }), { label: 'failed', icon: 'error', color: 'testing.iconFailed' });
+    const unknown = { kind: 'from-a-newer-trainer', step: 5, message: 'm', advice: 'a' } as unknown as HealthAlert;
+    assert.equal(runStatusView({ status: 'running', alerts: [unknown] }).icon, 'warning');
   });
 });

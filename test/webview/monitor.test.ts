@@ -23,6 +23,27 @@ const legendValues = (page: Page, id: string) =>
       ),
     id,
   );
+/** Whether a line chart's canvas has the marker's orange within a few pixels of x(step), mid-height (steps 10..1500 across the plot). */
+const orangeLineAt = (page: Page, id: string, step: number) =>
+  page.evaluate(
+    ([chartId, at]) => {
+      const root = document.querySelector<HTMLElement>(`#${chartId} .uplot`)!;
+      const canvas = root.querySelector('canvas')!;
+      const over = root.querySelector<HTMLElement>('.u-over')!;
+      const ratio = canvas.width / canvas.getBoundingClientRect().width;
+      const x = ((at - 10) / (1500 - 10)) * over.clientWidth + over.offsetLeft;
+      const y = over.offsetTop + over.clientHeight / 2;
+      const ctx = canvas.getContext('2d')!;
+      for (let dy = -12; dy <= 12; dy++) {
+        for (let dx = -2; dx <= 2; dx++) {
+          const [r, g, b] = ctx.getImageData(Math.round((x + dx) * ratio), Math.round((y + dy) * ratio), 1, 1).data;
+          if (r > 180 && g > 100 && g < 160 && b < 60) return true;
+        }
+      }
+      return false;
+    },
+    [id, step] as const,
+  );
 const posted = (page: Page) => page.evaluate(() => (window as unknown as { posted: unknown[] }).posted);
 const load = (page: Page, s = snapshot()) =>
   send(page, { type: 'monitor/didLoad', snapshot: s, state: { runDir: '/runs/ring8' } } satisfies HostToMonitorMessage);
@@ -247,6 +268,48 @@ describe('run monitor webview', () => {
       'mode-collapse',
       'discriminator-wins',
     ]);
+  });
+
+  it("marks an alert's step on every line chart and moves the sample slider to the grid nearest it, from the keyboard", async () => {
+    const page = await openMonitor(browser, 'dark');
+    const grid = (step: number) => ({ step, image: `data:image/png;base64,${Buffer.from(`grid ${step}`).toString('base64')}` });
+    const wins = { kind: 'discriminator-wins' as const, step: 620, message: 'the discriminator wins', advice: "lower D's learning rate" };
+    const swings = { kind: 'oscillation' as const, step: 1400, message: 'the game oscillates', advice: 'lower both learning rates' };
+    await load(page, {
+      ...snapshot({ dataDimension: 784, alerts: [wins, swings] }),
+      imageSteps: [0, 500, 1000, 1500],
+      latestImage: grid(1500),
+      realImage: grid(-1).image,
+    });
+    const marked = (id: string) => page.getAttribute(`#${id} .uplot`, 'data-marked-step');
+    assert.equal(await marked('loss-chart'), '', 'nothing marked at first');
+    assert.equal(await orangeLineAt(page, 'loss-chart', 620), false);
+    const buttons = page.locator('#alerts .alert-step');
+    assert.equal(await buttons.count(), 2);
+    assert.equal(await buttons.first().getAttribute('aria-label'), 'discriminator wins at step 620: mark it on the charts');
+    // Tab reaches the buttons; Enter presses one.
+    await buttons.first().focus();
+    await page.keyboard.press('Enter');
+    assert.equal(await marked('loss-chart'), '620');
+    assert.equal(await marked('equilibrium-chart'), '620');
+    assert.equal(await buttons.first().getAttribute('aria-pressed'), 'true');
+    // The slider goes to the grid of step 500, the nearest to 620, and asks for it.
+    assert.equal(await page.inputValue('#sample-step'), '1');
+    assert.deepEqual((await posted(page)).slice(-1), [{ type: 'monitor/requestImage', step: 500 }]);
+    await send(page, { type: 'monitor/didLoadImage', samples: grid(500) });
+    assert.equal(await page.getAttribute('#sample-grid', 'data-step'), '500');
+    // The mark is drawn: an orange dashed line at x(620), which was not there before.
+    assert.equal(await orangeLineAt(page, 'loss-chart', 620), true, 'an orange line at step 620');
+    // Another alert moves the mark; pressing it again clears it.
+    await buttons.nth(1).click();
+    assert.equal(await marked('loss-chart'), '1400');
+    assert.equal(await buttons.first().getAttribute('aria-pressed'), 'false');
+    assert.equal(await page.inputValue('#sample-step'), '3');
+    await buttons.nth(1).press('Space');
+    assert.equal(await marked('loss-chart'), '');
+    assert.equal(await buttons.nth(1).getAttribute('aria-pressed'), 'false');
+    assert.deepEqual((page as Page & { errors?: string[] }).errors, []);
+    await page.close();
   });
 
   it('hides the scatter for data that is not 2-D', async () => {

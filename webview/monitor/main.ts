@@ -9,7 +9,8 @@ import './monitor.css';
 import type { CostType } from '../../src/protocol/config';
 import type { HostToMonitorMessage, MetricsHistory, MonitorPanelState, MonitorRunSummary, MonitorToHostMessage } from '../../src/protocol/monitorMessages';
 import { OPTIONAL_METRICS, optionalValue, type MetricCard, type OptionalMetricKey, type OptionalMetricRow } from '../../src/protocol/optionalMetrics';
-import type { HistogramRecord, ImageSamples, MetricsRecord, PointSamples } from '../../src/protocol/runDirectory';
+import type { HealthAlert, HistogramRecord, ImageSamples, MetricsRecord, PointSamples } from '../../src/protocol/runDirectory';
+import { alertView } from '../../src/protocol/healthAlerts';
 import { drawHistogram } from './canvasCharts';
 import { drawLaboratory, LaboratoryControls, surfaceAt } from './laboratory';
 import { SeriesStore, type ChartColumns } from './seriesStore';
@@ -350,6 +351,52 @@ function lineOptions(theme: ChartTheme, width: number, height: number, yLabel: s
   };
 }
 
+/**
+ * The step an alert's button marked (null: none): every line chart draws it as a vertical line, on
+ * top of its series, while its x range holds it. The charts register here to be redrawn when it moves.
+ */
+let markedStep: number | null = null;
+const markedPlots = new Set<uPlot>();
+
+function drawStepMarker(u: uPlot): void {
+  const step = markedStep;
+  const [min, max] = [u.scales.x.min, u.scales.x.max];
+  const shown = step !== null && min != null && max != null && step >= min && step <= max;
+  u.root.dataset.markedStep = shown ? String(step) : '';
+  if (!shown) return;
+  const x = Math.round(u.valToPos(step, 'x', true));
+  const { ctx, bbox } = u;
+  ctx.save();
+  ctx.strokeStyle = chartTheme().charts.orange;
+  ctx.lineWidth = Math.max(1, window.devicePixelRatio || 1) * 1.5;
+  ctx.setLineDash([6, 3]);
+  ctx.beginPath();
+  ctx.moveTo(x, bbox.top);
+  ctx.lineTo(x, bbox.top + bbox.height);
+  ctx.stroke();
+  ctx.restore();
+}
+
+/** A line chart's options with the step marker's hooks added. */
+function withStepMarker(options: uPlot.Options): uPlot.Options {
+  const hooks = options.hooks ?? {};
+  return {
+    ...options,
+    hooks: {
+      ...hooks,
+      init: [...(hooks.init ?? []), (u: uPlot) => void markedPlots.add(u)],
+      draw: [...(hooks.draw ?? []), drawStepMarker],
+      destroy: [...(hooks.destroy ?? []), (u: uPlot) => void markedPlots.delete(u)],
+    },
+  };
+}
+
+/** Marks `step` on every line chart (null clears the mark). */
+function markStep(step: number | null): void {
+  markedStep = step;
+  for (const plot of markedPlots) plot.redraw(false, false);
+}
+
 class LineChart {
   private plot: uPlot | null = null;
   private builtLayout = '';
@@ -446,7 +493,7 @@ class LineChart {
         setSize: [...(options.hooks?.setSize ?? []), fit],
         setScale: [...(options.hooks?.setScale ?? []), zoomed],
       };
-      this.plot = new uPlot(options, data, this.host);
+      this.plot = new uPlot(withStepMarker(options), data, this.host);
     } else if (this.zoom) {
       // New data keeps the zoom; y fits what is in it.
       this.settingZoom = true;
@@ -623,6 +670,42 @@ function formatDuration(seconds: number): string {
   return `${s}s`;
 }
 
+/**
+ * An alert of the list. Its step is a button: it marks the step on the line charts and, for image
+ * runs, moves the sample slider to the grid nearest that step; pressed again, it clears the mark.
+ */
+function alertItem(alert: HealthAlert): HTMLLIElement {
+  const item = element('li', 'alert');
+  item.dataset.kind = alert.kind;
+  const step = element('button', 'alert-step', `⚠ step ${alert.step.toLocaleString('en-US')}`);
+  step.type = 'button';
+  step.title = `Mark step ${alert.step.toLocaleString('en-US')} on the charts${state.imageSteps.length ? ' and show the sample grid nearest it' : ''}`;
+  step.setAttribute('aria-label', `${alertView(alert.kind).title} at step ${alert.step}: mark it on the charts`);
+  step.setAttribute('aria-pressed', String(markedStep === alert.step));
+  step.addEventListener('click', () => {
+    const marking = markedStep !== alert.step;
+    markStep(marking ? alert.step : null);
+    for (const button of alertList.querySelectorAll<HTMLButtonElement>('.alert-step')) button.setAttribute('aria-pressed', 'false');
+    step.setAttribute('aria-pressed', String(marking));
+    if (marking) showGridNear(alert.step);
+  });
+  item.append(step, document.createTextNode(': '), document.createTextNode(alert.message), element('span', 'advice', `Usually helps: ${alert.advice}.`));
+  return item;
+}
+
+/** Image runs: the sample slider to the grid nearest `step` (as if moved there by hand). */
+function showGridNear(step: number): void {
+  const steps = state.imageSteps;
+  if (steps.length === 0) return;
+  let nearest = 0;
+  steps.forEach((s, i) => {
+    if (Math.abs(s - step) < Math.abs(steps[nearest] - step)) nearest = i;
+  });
+  if (stepSlider.value === String(nearest) && (state.shownImage?.step === steps[nearest] || state.selectedStep === steps[nearest])) return;
+  stepSlider.value = String(nearest);
+  stepSlider.dispatchEvent(new Event('input'));
+}
+
 function renderRun(): void {
   const run = state.run;
   if (!run) return;
@@ -646,18 +729,7 @@ function renderRun(): void {
   if (!running) stopButton.disabled = true;
   const alerts = run.alerts ?? [];
   alertList.hidden = alerts.length === 0;
-  alertList.replaceChildren(
-    ...alerts.map((alert) => {
-      const item = element('li', 'alert');
-      item.dataset.kind = alert.kind;
-      item.append(
-        element('strong', undefined, `⚠ step ${alert.step.toLocaleString('en-US')}: `),
-        document.createTextNode(alert.message),
-        element('span', 'advice', `Usually helps: ${alert.advice}.`),
-      );
-      return item;
-    }),
-  );
+  alertList.replaceChildren(...alerts.map(alertItem));
   errorText.hidden = !run.error;
   errorText.textContent = run.error ? `Error: ${run.error}` : '';
   scatterCard.section.hidden = run.dataDimension !== 2;
@@ -817,6 +889,8 @@ function onMessage(message: HostToMonitorMessage): void {
     case 'monitor/didLoad': {
       const { snapshot } = message;
       vscode.setState(message.state);
+      // A marked step belongs to its run.
+      if (state.run && state.run.runId !== snapshot.run.runId) markStep(null);
       state.run = snapshot.run;
       state.cost = snapshot.cost ?? null;
       state.series = new SeriesStore();
