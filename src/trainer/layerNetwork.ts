@@ -11,6 +11,7 @@ import type { InitConfig, LayerConfig } from '../protocol/layersConfig';
 import { layerShapes } from '../protocol/layersConfig';
 import type { Conditioning } from './conditioning';
 import { checkLabels, conditionedInputShape, joinLabels } from './conditioning';
+import { CategoricalGenerator, type CategoricalOutput } from './gumbelSoftmax';
 import { minibatchDiscrimination, SpectralNorm, updateSpectralNorms } from './improvements';
 import type { NamedVariable } from './mlp';
 import { Mlp } from './mlp';
@@ -323,7 +324,10 @@ export function buildNetwork(
   random: Random,
   /** A conditional GAN's label input (G's always joins z). */
   conditioning: Conditioning | null = null,
+  /** G for data with categorical columns: its output groups, Gumbel-softmax relaxed when configured (gumbelSoftmax.ts). */
+  categorical: CategoricalOutput | null = null,
 ): Network {
+  if (categorical) return new CategoricalGenerator(buildNetwork(role, config, latentSize, dataShape, random, conditioning), categorical);
   const dimension = dataShape.reduce((a, b) => a * b, 1);
   const input = role === 'generator' ? [latentSize] : dataShape;
   const outputSize = role === 'generator' ? dimension : 1;
