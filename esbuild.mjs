@@ -77,6 +77,11 @@ async function writeAssets() {
   for (const file of (await readdir('examples')).filter((f) => f.endsWith('.gan.json'))) {
     await copyFile(path.join('examples', file), path.join(outdir, 'templates', file));
   }
+  // The small data files some templates read (examples/data/keywords.csv), copied beside a new experiment.
+  await mkdir(path.join(outdir, 'templates', 'data'), { recursive: true });
+  for (const file of await readdir(path.join('examples', 'data'))) {
+    await copyFile(path.join('examples', 'data', file), path.join(outdir, 'templates', 'data', file));
+  }
   const schemaBuild = await esbuild.build({
     entryPoints: ['src/protocol/config.ts'],
     bundle: true,

@@ -37,6 +37,30 @@ async function readTemplates(extensionUri: vscode.Uri): Promise<Template[]> {
   return templates;
 }
 
+/**
+ * A template that reads a data file shipped with it (data.path under data/, e.g. keywords.csv) gets that file
+ * beside the new experiment, unless the workspace has one there already.
+ */
+async function copyTemplateData(extensionUri: vscode.Uri, template: Template, root: vscode.Uri): Promise<void> {
+  const parsed = parseJsonc(template.text) as { data?: { path?: unknown } } | undefined;
+  const dataPath = parsed?.data?.path;
+  if (typeof dataPath !== 'string' || !/^data\/[\w.-]+$/.test(dataPath)) return;
+  const source = vscode.Uri.joinPath(extensionUri, 'dist', 'templates', dataPath);
+  const target = vscode.Uri.joinPath(root, dataPath);
+  try {
+    await vscode.workspace.fs.stat(target);
+    return;
+  } catch {
+    // Not there yet.
+  }
+  try {
+    await vscode.workspace.fs.createDirectory(vscode.Uri.joinPath(target, '..'));
+    await vscode.workspace.fs.copy(source, target);
+  } catch {
+    // The template ships no such file: the run will say which file is missing.
+  }
+}
+
 /** The config name inside a `*.gan.json` text (null when it has none yet). */
 function configName(text: string): string | null {
   const parsed = parseJsonc(text) as { name?: unknown } | undefined;
@@ -75,6 +99,7 @@ export function registerConfigCommands(context: vscode.ExtensionContext, command
     // Only the name changes; the template's comments and layout stay.
     const text = template.template.text.replace(/("name"\s*:\s*)"[^"]*"/, `$1${JSON.stringify(name)}`);
     await vscode.workspace.fs.writeFile(target, Buffer.from(text, 'utf8'));
+    await copyTemplateData(context.extensionUri, template.template, root.uri);
     await vscode.window.showTextDocument(target);
   }
 

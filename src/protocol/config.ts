@@ -8,6 +8,9 @@ import { packingConfigProblems, packingTrainingProblems, packSchema, unrollSteps
 import { semiSupervisedProblems, semiSupervisedSchema } from './semiSupervisedConfig';
 import { progressiveNetworkSchema, progressiveProblems, progressiveTrainingSchema } from './progressiveConfig';
 
+/** More distinct values than this in a categorical CSV column (data.categorical) is a numeric or free-text column named by mistake. */
+export const MAX_CATEGORIES = 64;
+
 const positiveInt = (description: string) => z.number().int().positive().describe(description);
 const nonNegativeInt = (description: string) => z.number().int().nonnegative().describe(description);
 const finitePositive = (description: string) => z.number().positive().finite().describe(description);
@@ -47,6 +50,38 @@ const spectralNormSchema = z
       'logged as spectralNorm.',
   );
 
+export const gumbelSoftmaxSchema = z
+  .strictObject({
+    temperature: z
+      .number()
+      .positive()
+      .finite()
+      .max(100)
+      .describe(
+        "τ: the relaxation's temperature. Small τ gives nearly one-hot samples with high-variance gradients, large τ smooth ones " +
+          '(uniform as τ → ∞); Maddison et al. 2017 recommend τ = 2/3 for the Concrete relaxation, Jang et al. 2017 anneal τ from 1 ' +
+          'towards 0.5.',
+      )
+      .default(2 / 3),
+    hard: z
+      .boolean()
+      .describe(
+        'Straight-through Gumbel-softmax (Jang et al. 2017, §2.2): the forward pass gives D the one-hot of the argmax of ' +
+          '(logits + g), the backward pass uses the gradient of the soft sample. false: D sees the soft sample itself.',
+      )
+      .default(false),
+  })
+  .optional()
+  .describe(
+    "Generator only, with data.categorical: each categorical column's group of G's output units is a Gumbel-softmax sample " +
+      '(Jang, Gu & Poole 2017, "Categorical Reparameterization with Gumbel-Softmax"; Maddison, Mnih & Teh 2017, "The Concrete ' +
+      'Distribution"): y = softmax((logits + g)/τ), g = -log(-log U) with U ~ U(0, 1) drawn from the run\'s checkpointed random ' +
+      'stream, a differentiable relaxation of drawing a category with probabilities softmax(logits) (seed 003 §4.5, discrete data). ' +
+      'Numeric columns stay linear. Samples (fixed noise, `sample`) are the category argmax(logits + g), the Gumbel-max trick: an ' +
+      'exact draw from softmax(logits), its g a function of the noise vector z. Absent: the groups are linear outputs and samples ' +
+      'take their largest unit.',
+  );
+
 export const mlpNetworkSchema = z
   .strictObject({
     type: z.literal('mlp').describe('A multilayer perceptron: `depth` hidden Dense layers of `width` units.'),
@@ -75,6 +110,7 @@ export const mlpNetworkSchema = z
           'the minibatch is concatenated to f(x_i), so D can see how alike the samples of a minibatch are (a cure for mode collapse).',
       ),
     spectralNorm: spectralNormSchema,
+    gumbelSoftmax: gumbelSoftmaxSchema,
     optimizer: optimizerSchema
       .optional()
       .describe(
@@ -96,6 +132,7 @@ export const layersNetworkSchema = z
     layers: z.array(layerSchema).min(1).max(64).describe('The layers, input to output.'),
     init: initSchema.default({ type: 'normal', std: 0.02 }),
     spectralNorm: spectralNormSchema,
+    gumbelSoftmax: gumbelSoftmaxSchema,
     optimizer: mlpNetworkSchema.shape.optimizer,
   })
   .describe('A network given layer by layer.');
@@ -147,7 +184,21 @@ export const csvDataSchema = z
         "Header name of a class column (numbers or text): each row's class, for a conditional GAN (see conditional); it is never a feature. " +
           'The classes are its distinct values, sorted (numerically when all are numbers).',
       ),
-    normalize: z.boolean().describe('Standardize each column to mean 0 and std 1 before training (samples are mapped back).').default(false),
+    normalize: z
+      .boolean()
+      .describe('Standardize each numeric column to mean 0 and std 1 before training (samples are mapped back); categorical columns stay one-hot.')
+      .default(false),
+    categorical: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe(
+        `Header names of categorical feature columns (text or numbers, e.g. "colour" or "yes"/"no"): each column's distinct values ` +
+          `(sorted, numerically when all are numbers; 2 to ${MAX_CATEGORIES} of them) become its categories, and a row's value is fed ` +
+          'to D one-hot, one unit a category; the other columns stay numeric. G then outputs a group of logits a categorical column ' +
+          '(softmax-relaxed with generator.gumbelSoftmax, so gradients reach G through the discrete choice; seed 003 §4.5), and samples ' +
+          'give back the category of the largest unit (PointSamples.columns names them). They must be among data.columns when that is set.',
+      ),
   })
   .describe('Tabular or 2-D data from a CSV file.');
 
@@ -451,6 +502,41 @@ export const conditionalSchema = z
       'class, csv with data.labelColumn.',
   );
 
+/** Categorical CSV columns and the Gumbel-softmax generator (Jang et al. 2017): the refusals that need more than one field. */
+function categoricalProblems(config: Record<string, unknown>, ctx: z.RefinementCtx): void {
+  const data = config.data as { type?: unknown; categorical?: unknown; columns?: unknown; labelColumn?: unknown } | undefined;
+  const categorical = data?.type === 'csv' && Array.isArray(data.categorical) ? (data.categorical as unknown[]) : [];
+  categorical.forEach((name, i) => {
+    if (typeof name !== 'string') return;
+    const issue = (message: string) => ctx.addIssue({ code: 'custom', path: ['data', 'categorical', i], message });
+    if (categorical.indexOf(name) !== i) issue(`"${name}" is named twice`);
+    else if (name === data?.labelColumn) issue(`"${name}" is data.labelColumn: the class column cannot be a feature (remove it from data.categorical)`);
+    else if (Array.isArray(data?.columns) && !data.columns.includes(name)) {
+      issue(`"${name}" is not in data.columns: a categorical column is a feature column (add it to data.columns or remove it here)`);
+    }
+  });
+  for (const role of ['generator', 'discriminator'] as const) {
+    const net = config[role] as { gumbelSoftmax?: unknown } | undefined;
+    if (net?.gumbelSoftmax === undefined) continue;
+    if (role === 'discriminator') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['discriminator', 'gumbelSoftmax'],
+        message: "relaxes G's categorical outputs (Jang et al. 2017); set it on generator instead",
+      });
+    } else if (categorical.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['generator', 'gumbelSoftmax'],
+        message:
+          data?.type === 'csv'
+            ? 'needs categorical columns to relax, but data.categorical is not set (name the CSV columns that hold categories, or remove gumbelSoftmax)'
+            : `needs categorical columns to relax: only CSV data (data.type "csv") has them, with data.categorical (data.type is ${JSON.stringify(data?.type)}); remove gumbelSoftmax`,
+      });
+    }
+  }
+}
+
 /** The training improvements' cross-field refusals (Salimans et al. 2016; Miyato et al. 2018), each naming its fields. */
 function improvementProblems(config: Record<string, unknown>, ctx: z.RefinementCtx): void {
   type Net = { type?: unknown; layers?: { type?: unknown }[]; depth?: unknown; spectralNorm?: unknown; minibatchDiscrimination?: unknown };
@@ -584,6 +670,7 @@ const ganConfigObjectSchema = z
         message: `"${data.labelColumn}" is also in data.columns: the class column cannot be a feature (remove it from data.columns)`,
       });
     }
+    categoricalProblems(config, ctx);
     improvementProblems(config, ctx);
     packingConfigProblems(config, ctx);
     semiSupervisedProblems(config, ctx);

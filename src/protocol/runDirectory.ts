@@ -201,10 +201,22 @@ export interface PointSamples {
   labels?: number[];
   /** Conditional GANs: the names of the classes, by label (a mixture's mode index, a CSV labelColumn's values). */
   classNames?: string[];
+  /**
+   * Tabular data with categorical columns (config data.categorical): what each value of a point is, in order. A numeric
+   * column's value is the number (in data space); a categorical column's is the index of its category in `categories`
+   * (the largest of G's outputs for the column). Absent for other data and in older runs.
+   */
+  columns?: SampleColumn[];
   /** 2-D data: the laboratory's view of the game at this step (absent in older runs). */
   laboratory?: LaboratoryFrame;
   /** A live laboratory frame (never in a file): G on the first points of the fixed noise only. */
   live?: boolean;
+}
+
+/** A column of tabular samples (PointSamples.columns): its CSV header name; for a categorical column, its categories by index. */
+export interface SampleColumn {
+  name: string;
+  categories?: string[];
 }
 
 /**

@@ -22,7 +22,7 @@ import { encodeImageGrid, gridColumns } from '../runs/imageGrid';
 import { runBenchmark } from './bench';
 import { ConfigError } from './configFile';
 import { DataError } from './data';
-import { sampleRun, SampleError } from './sample';
+import { namedRows, sampleRun, SampleError } from './sample';
 import { metricsSummaryLines } from './summary';
 import { train, type TrainObserver, type TrainResult } from './train';
 
@@ -34,7 +34,8 @@ const USAGE = `Usage:
   gan-workbench train --fork <run-dir> [--from-step K] [config.gan.json] [--set field.path=value …] [--steps N]
       --set changes one config field, e.g. --set generator.optimizer.learningRate=1e-4 (repeatable)
   gan-workbench sample <run-dir> [--n N] [--step latest|K] [--out file.json|grid.png] [--seed S] [--class C …]
-      file.json: one flat row per sample (pixels in [-1, 1], row-major HWC, for images; [x, y] for 2-D data)
+      file.json: one flat row per sample (pixels in [-1, 1], row-major HWC, for images; [x, y] for 2-D data;
+      one value a column for CSV data, a data.categorical column's value its category name, e.g. [0.3, "spam"])
       conditional runs draw every class in equal blocks, or only the classes --class names (repeatable, or
       C1,C2; C is a class name: the digit, the mode index, the sub-folder or the labelColumn value), and
       --out x.json also writes x.labels.json: {"labels": [class index of each row], "classNames": [...]}
@@ -265,7 +266,8 @@ async function sampleCommand(args: string[]): Promise<number> {
     process.stderr.write(`a grid of ${result.samples.length} samples from step ${result.step} written to ${values.out}\n`);
     return EXIT.ok;
   }
-  const json = JSON.stringify(result.samples);
+  // Categorical columns are printed as their category names.
+  const json = JSON.stringify(result.columns ? namedRows(result.samples, result.columns) : result.samples);
   if (values.out) {
     if (!values.out.endsWith('.json'))
       throw new UsageError(`--out must name a .json file${isImage ? ' (flat pixel arrays) or a .png file (a grid)' : ' for point data'}`);

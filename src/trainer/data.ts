@@ -6,6 +6,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import type { DataConfig } from '../protocol/config';
+import { MAX_CATEGORIES } from '../protocol/config';
+import type { SampleColumn } from '../protocol/runDirectory';
 import { loadBuiltInMnist, loadIdx, loadImageFolder } from './imageData';
 import type { Random } from './random';
 
@@ -28,8 +30,33 @@ export interface DataSource {
    * sample and sampleLabelled consume `random` alike. Unlabelled data gives class 0 throughout.
    */
   sampleLabelled(random: Random, batch: number, out?: Float32Array): { values: Float32Array; labels: Int32Array };
-  /** Maps model-space values back to data space (undoes normalization). */
+  /**
+   * Maps model-space values back to data space (undoes normalization). With `columns`, each row becomes one value per
+   * column (a categorical column's one-hot group becomes the index of its largest unit); else rows keep their dimension.
+   */
   toDataSpace(values: Float32Array): Float32Array;
+  /**
+   * CSV data with categorical columns (data.categorical): its feature columns in model order, a categorical one taking
+   * `categories.length` one-hot units of a sample, a numeric one a single value. Absent for all other data.
+   */
+  readonly columns?: readonly SampleColumn[];
+}
+
+/** Values per row of toDataSpace's output: one per column for data with categorical columns, else the model's dimension. */
+export function dataSpaceWidth(data: DataSource): number {
+  return data.columns ? data.columns.length : data.dimension;
+}
+
+/** The groups of model-space units that are categorical columns (one-hot in the data, logits out of G), in order. */
+export function categoricalGroups(columns: readonly SampleColumn[]): { offset: number; size: number }[] {
+  const groups: { offset: number; size: number }[] = [];
+  let offset = 0;
+  for (const column of columns) {
+    const size = column.categories ? column.categories.length : 1;
+    if (column.categories) groups.push({ offset, size });
+    offset += size;
+  }
+  return groups;
 }
 
 export class DataError extends Error {
@@ -101,6 +128,8 @@ class TableData implements DataSource {
     /** Each row's class (an index into classNames), when the CSV has a labelColumn. */
     private readonly labels: Int32Array | null = null,
     readonly classNames: readonly string[] = [],
+    /** With categorical columns: every feature column (their one-hot units have mean 0 and std 1, so sampling leaves them as they are). */
+    readonly columns?: readonly SampleColumn[],
   ) {}
 
   get rowCount(): number {
@@ -124,8 +153,29 @@ class TableData implements DataSource {
 
   toDataSpace(values: Float32Array): Float32Array {
     const d = this.dimension;
-    const result = new Float32Array(values.length);
-    for (let i = 0; i < values.length; i++) result[i] = values[i] * this.std[i % d] + this.mean[i % d];
+    if (!this.columns) {
+      const result = new Float32Array(values.length);
+      for (let i = 0; i < values.length; i++) result[i] = values[i] * this.std[i % d] + this.mean[i % d];
+      return result;
+    }
+    const width = this.columns.length;
+    const count = Math.floor(values.length / d);
+    const result = new Float32Array(count * width);
+    for (let r = 0; r < count; r++) {
+      let unit = r * d;
+      this.columns.forEach((column, c) => {
+        if (!column.categories) {
+          const j = unit - r * d;
+          result[r * width + c] = values[unit++] * this.std[j] + this.mean[j];
+          return;
+        }
+        // The category is the largest unit of the group (the first of equals).
+        let best = 0;
+        for (let k = 1; k < column.categories.length; k++) if (values[unit + k] > values[unit + best]) best = k;
+        result[r * width + c] = best;
+        unit += column.categories.length;
+      });
+    }
     return result;
   }
 }
@@ -161,21 +211,56 @@ async function loadCsv(config: Extract<DataConfig, { type: 'csv' }>, baseDir: st
   if (config.columns) columns = config.columns.map((name) => columnIndex(name, 'data.columns'));
   if (columns.length === 0) throw new DataError(file, `the only column is data.labelColumn "${config.labelColumn}": no feature columns are left`);
   if (body.length < 2) throw new DataError(file, 'needs at least 2 data rows');
-  const d = columns.length;
+  const lineOf = (r: number) => r + (hasHeader ? 2 : 1);
+  // Categorical columns (data.categorical): their distinct values, one one-hot unit each.
+  const categorical = new Map(
+    (config.categorical ?? []).map((name) => {
+      const c = columnIndex(name, 'data.categorical');
+      const { labels, classNames } = categoriesOf(
+        body.map((record) => record[c]),
+        (r) => `line ${lineOf(r)}, column ${name}`,
+        file,
+        name,
+      );
+      return [c, { labels, categories: classNames }] as const;
+    }),
+  );
+  const widths = columns.map((c) => categorical.get(c)?.categories.length ?? 1);
+  const d = widths.reduce((a, b) => a + b, 0);
   const rows = new Float32Array(body.length * d);
   body.forEach((record, r) => {
+    let unit = r * d;
     columns.forEach((c, j) => {
+      const group = categorical.get(c);
+      if (group) {
+        rows[unit + group.labels[r]] = 1;
+        unit += widths[j];
+        return;
+      }
       const value = Number(record[c]);
       if (record[c] === '' || !Number.isFinite(value)) {
-        throw new DataError(file, `line ${r + (hasHeader ? 2 : 1)}, column ${header[c]}: "${record[c]}" is not a finite number`);
+        const hint = categorical.size > 0 || Number.isNaN(value) ? ' (name it in data.categorical if it holds categories)' : '';
+        throw new DataError(file, `line ${lineOf(r)}, column ${header[c]}: "${record[c]}" is not a finite number${hint}`);
       }
-      rows[r * d + j] = value;
+      rows[unit++] = value;
     });
   });
   const mean = new Float32Array(d);
   const std = new Float32Array(d).fill(1);
+  // One-hot units keep mean 0 and std 1: normalization is for the numeric columns.
+  const numericUnit = new Uint8Array(d).fill(1);
+  let at = 0;
+  columns.forEach((c, j) => {
+    if (categorical.has(c)) numericUnit.fill(0, at, at + widths[j]);
+    at += widths[j];
+  });
+  const sampleColumns =
+    categorical.size === 0
+      ? undefined
+      : columns.map((c) => ({ name: header[c], ...(categorical.has(c) ? { categories: categorical.get(c)!.categories } : {}) }));
   if (config.normalize) {
     for (let j = 0; j < d; j++) {
+      if (!numericUnit[j]) continue;
       let sum = 0;
       for (let r = 0; r < body.length; r++) sum += rows[r * d + j];
       mean[j] = sum / body.length;
@@ -184,13 +269,34 @@ async function loadCsv(config: Extract<DataConfig, { type: 'csv' }>, baseDir: st
       std[j] = Math.sqrt(squares / body.length) || 1;
     }
   }
-  if (labelIndex < 0) return new TableData(rows, d, mean, std);
+  if (labelIndex < 0) return new TableData(rows, d, mean, std, null, [], sampleColumns);
   const { labels, classNames } = classesOf(
     body.map((record) => record[labelIndex]),
-    (r) => `line ${r + (hasHeader ? 2 : 1)}, column ${header[labelIndex]}`,
+    (r) => `line ${lineOf(r)}, column ${header[labelIndex]}`,
     file,
   );
-  return new TableData(rows, d, mean, std, labels, classNames);
+  return new TableData(rows, d, mean, std, labels, classNames, sampleColumns);
+}
+
+/** A categorical column's categories (sorted like classes) and each row's index; 2 to MAX_CATEGORIES of them, or a DataError naming data.categorical. */
+function categoriesOf(values: string[], where: (row: number) => string, file: string, name: string): { labels: Int32Array; classNames: string[] } {
+  values.forEach((value, r) => {
+    if (value === '') throw new DataError(file, `${where(r)}: the category is empty (a column of data.categorical needs a category on every row)`);
+  });
+  const distinct = new Set(values);
+  if (distinct.size < 2) {
+    throw new DataError(
+      file,
+      `data.categorical: column "${name}" has a single value ("${values[0]}"), so it tells D nothing; a categorical column needs 2 to ${MAX_CATEGORIES} distinct values (remove it)`,
+    );
+  }
+  if (distinct.size > MAX_CATEGORIES) {
+    throw new DataError(
+      file,
+      `data.categorical: column "${name}" has ${distinct.size} distinct values; a categorical column has at most ${MAX_CATEGORIES} (is it numeric or free text? leave it out of data.categorical)`,
+    );
+  }
+  return classesOf(values, where, file);
 }
 
 /** More distinct values than this in a labelColumn is a feature column named by mistake. */

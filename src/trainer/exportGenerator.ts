@@ -347,6 +347,11 @@ export function conditionalTopology(layers: readonly LayerJson[], latentSize: nu
 export async function exportGenerator(options: ExportOptions): Promise<{ step: number; files: string[] }> {
   const { runDir, config, data, gan, step, dispose } = await restoreRun(options, (message) => new ExportError(message));
   try {
+    if (data.columns) {
+      throw new ExportError(
+        'the run has categorical columns (data.categorical): their argmax is not a Dense layer, so the generator cannot be exported yet (use `sample`)',
+      );
+    }
     const dataSpace = dataSpaceAffine(data);
     // A run that keeps an average of G's weights samples from it, so that is what is exported.
     const builder = await (gan.generatorAverage ? gan.generatorAverage.withAverage(() => buildGenerator(gan, dataSpace)) : buildGenerator(gan, dataSpace));

@@ -17,6 +17,7 @@ import type { Network } from './layerNetwork';
 import { GeneratorAverage } from './generatorAverage';
 import { discriminatorLoss, generatorLoss, HistoricalAverages } from './improvements';
 import { buildNetwork } from './layerNetwork';
+import { categoricalOutput } from './gumbelSoftmax';
 import { packedShape, packSamples } from './packing';
 import { withUnrolledDiscriminator } from './unrolled';
 import { Random, randomStream } from './random';
@@ -173,7 +174,16 @@ export class Gan {
     const weights = randomStream(config.seed, 'weights');
     this.classes = config.conditional ? conditionalClasses(config, data) : 0;
     const classes = this.classes;
-    this.generator = buildNetwork('generator', config.generator, config.latent.size, data.shape, weights, classes ? { classes, at: 'input' } : null);
+    this.generator = buildNetwork(
+      'generator',
+      config.generator,
+      config.latent.size,
+      data.shape,
+      weights,
+      classes ? { classes, at: 'input' } : null,
+      // Categorical CSV columns: G's groups through Gumbel-softmax, g drawn from the checkpointed stream.
+      categoricalOutput(config.generator, data, () => this.random),
+    );
     // Semi-supervised (Salimans et al. 2016 §5): D ends in one logit per class; the game is played on their logsumexp.
     const semiClasses = config.semiSupervised ? data.classNames.length : 0;
     const discriminator = buildNetwork(
@@ -184,6 +194,7 @@ export class Gan {
       packedShape(data.shape, config.training.pack ?? 1),
       weights,
       config.conditional ? { classes, at: config.conditional.discriminatorLabels } : null,
+      null,
       semiClasses || 1,
     );
     this.discriminator = semiClasses ? new ClassifyingDiscriminator(discriminator) : discriminator;

@@ -12,6 +12,7 @@ import { layerShapes } from '../protocol/layersConfig';
 import type { Conditioning } from './conditioning';
 import { checkLabels, conditionedInputShape, joinLabels } from './conditioning';
 import { ProgressiveNetwork } from './progressiveNetwork';
+import { CategoricalGenerator, type CategoricalOutput } from './gumbelSoftmax';
 import { minibatchDiscrimination, SpectralNorm, updateSpectralNorms } from './improvements';
 import type { NamedVariable } from './mlp';
 import { Mlp } from './mlp';
@@ -324,9 +325,12 @@ export function buildNetwork(
   random: Random,
   /** A conditional GAN's label input (G's always joins z). */
   conditioning: Conditioning | null = null,
+  /** G for data with categorical columns: its output groups, Gumbel-softmax relaxed when configured (gumbelSoftmax.ts). */
+  categorical: CategoricalOutput | null = null,
   /** D's outputs: one score, or one logit per class for a semi-supervised D. */
   discriminatorOutputs = 1,
 ): Network {
+  if (categorical) return new CategoricalGenerator(buildNetwork(role, config, latentSize, dataShape, random, conditioning), categorical);
   const dimension = dataShape.reduce((a, b) => a * b, 1);
   const input = role === 'generator' ? [latentSize] : dataShape;
   const outputSize = role === 'generator' ? dimension : discriminatorOutputs;

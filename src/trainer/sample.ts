@@ -1,12 +1,12 @@
 /** `gan-workbench sample`: draws from a run's generator at one of its checkpoints. */
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import type { BackendChoice } from '../protocol/runDirectory';
+import type { BackendChoice, SampleColumn } from '../protocol/runDirectory';
 import { RUN_FILES } from '../protocol/runDirectory';
 import { selectBackend } from './backend';
 import { listCheckpoints, readConfigSnapshot } from '../runs/runReader';
 import { restoreCheckpoint, restoreLatestCheckpoint } from './checkpoint';
-import { loadData, type DataSource } from './data';
+import { dataSpaceWidth, loadData, type DataSource } from './data';
 import type { GanConfig } from '../protocol/config';
 import { Gan } from './gan';
 import { blockLabels } from './conditioning';
@@ -37,6 +37,13 @@ export interface SampleResult {
   labels: number[] | null;
   /** Conditional runs: the run's class names, by label. */
   classNames: string[] | null;
+  /** Categorical CSV columns: what each value of a row is (a categorical column's value is its category's index). */
+  columns: SampleColumn[] | null;
+}
+
+/** Rows with each categorical column's index replaced by its category's name, e.g. [0.3, "spam", "yes"]. */
+export function namedRows(rows: readonly number[][], columns: readonly SampleColumn[]): (number | string)[][] {
+  return rows.map((row) => row.map((value, c) => columns[c]?.categories?.[value] ?? value));
 }
 
 /** The labels asked for by name; throws `fail` naming the classes there are. */
@@ -126,7 +133,8 @@ export async function sampleRun(options: SampleOptions): Promise<SampleResult> {
       const noise = gan.noise(n, random);
       const values = data.toDataSpace(await gan.generate(noise, labels?.subarray(done, done + n)));
       noise.dispose();
-      for (let i = 0; i < n; i++) rows.push(Array.from(values.subarray(i * data.dimension, (i + 1) * data.dimension)));
+      const width = dataSpaceWidth(data);
+      for (let i = 0; i < n; i++) rows.push(Array.from(values.subarray(i * width, (i + 1) * width)));
       done += n;
     }
     return {
@@ -135,6 +143,7 @@ export async function sampleRun(options: SampleOptions): Promise<SampleResult> {
       shape: data.shape,
       labels: labels ? Array.from(labels) : null,
       classNames: gan.classes ? [...data.classNames] : null,
+      columns: data.columns ? data.columns.map((column) => ({ ...column })) : null,
     };
   } finally {
     dispose();

@@ -29,7 +29,7 @@ import { CheckpointError, pruneCheckpoints, removeCheckpointLeftovers, restoreCh
 import { applySettings, type ConfigSetting } from '../protocol/configPatch';
 import { formatProblem } from '../protocol/config';
 import { ConfigError, loadConfigFile, resolveConfigPaths } from './configFile';
-import { loadData, type DataSource } from './data';
+import { dataSpaceWidth, loadData, type DataSource } from './data';
 import { createEvaluator } from './evaluation/evaluator';
 import { faults } from './faults';
 import { Gan, type StepResult } from './gan';
@@ -385,7 +385,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   // Images are shown as one grid; points as a cloud of sampleCount. A conditional GAN's grid has one row per class.
   const { sampleCount, gridLayout, fixedNoise, fixedLabels } = fixedSamples(gan, config, data);
   // (Its own stream: drawing it again on a resume changes nothing else.)
-  const realPoints = data.dimension === 2 ? data.sample(randomStream(config.seed, 'real-sample'), sampleCount) : null;
+  const realPoints = data.dimension === 2 && !data.columns ? data.sample(randomStream(config.seed, 'real-sample'), sampleCount) : null;
   if (!resume && realPoints) await writer.writeRealSample(toRows(data.toDataSpace(realPoints), 2));
   const laboratory = realPoints ? new Laboratory(gan, data, realPoints) : null;
   const liveCount = Math.min(sampleCount, LIVE_LABORATORY_POINTS);
@@ -435,7 +435,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     }
     const samples: PointSamples = {
       step: atStep,
-      points: toRows(lastSamples, data.dimension),
+      // Categorical columns: one value a column, a category's index, named by columns.
+      points: toRows(lastSamples, dataSpaceWidth(data)),
+      ...(data.columns ? { columns: data.columns.map((column) => ({ ...column })) } : {}),
       ...(fixedLabels ? { labels: Array.from(fixedLabels), classNames: [...data.classNames] } : {}),
       ...(laboratory ? { laboratory: await laboratory.frame(modelSamples, fixedLabels ?? undefined) } : {}),
     };
