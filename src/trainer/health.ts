@@ -110,6 +110,7 @@ export class HealthWatch {
   private readonly normBlock: { step: number; norm: number }[] = [];
   /** The largest block median so far. */
   private reference: { median: number; from: number; to: number } | null = null;
+  private bestImageCoverage: { value: number; step: number } | null = null;
   private bestCoverage: { modes: number; step: number } | null = null;
   /** Dominant mode and coverage of the recent coverage samples (2-D mixtures). */
   private readonly dominant: { step: number; mode: number; covered: number }[] = [];
@@ -226,6 +227,33 @@ export class HealthWatch {
   }
 
   /** Looks at the mode coverage of a sample (the built-in 2-D mixtures). */
+  /**
+   * Image data: mode collapse from the evaluation (evaluation/evaluator.ts): the classes the MNIST
+   * classifier finds in G's samples down to half the data's, or the coverage of the real samples
+   * (Naeem et al. 2020) down to half its best, after the first fifth of the run.
+   */
+  onEvaluation(record: MetricsRecord, classes: number, totalSteps: number): HealthAlert[] {
+    const { step, classesCovered, coverage } = record;
+    if (typeof coverage === 'number' && Number.isFinite(coverage) && (!this.bestImageCoverage || coverage > this.bestImageCoverage.value)) {
+      this.bestImageCoverage = { value: coverage, step };
+    }
+    if (step < Math.max(500, 0.2 * totalSteps)) return [];
+    const best = this.bestImageCoverage;
+    const fewClasses = typeof classesCovered === 'number' && classes > 1 && classesCovered <= classes / 2;
+    const coverageFell = typeof coverage === 'number' && best !== null && best.value >= 0.2 && coverage <= best.value / 2;
+    if (!fewClasses && !coverageFell) return [];
+    const seen = fewClasses
+      ? `G's samples fall in ${classesCovered} of the ${classes} classes (MNIST classifier) at step ${step}`
+      : `the coverage of the real samples fell to ${coverage!.toFixed(3)} at step ${step} from ${best!.value.toFixed(3)} at step ${best!.step} (G's samples are less diverse)`;
+    const alert = this.raise(
+      'mode-collapse',
+      step,
+      `mode collapse: ${seen}`,
+      `minibatch discrimination or packing in D (PacGAN), a moving average of G's weights, a lower learning rate${this.config.training.cost.type === 'wgan-gp' ? '' : ', or the wgan-gp cost'}; compare a fork with the change against this run`,
+    );
+    return alert ? [alert] : [];
+  }
+
   onCoverage(step: number, quality: ModeQuality, totalSteps: number): HealthAlert[] {
     const covered = quality.modesCovered;
     if (!this.bestCoverage || covered > this.bestCoverage.modes) this.bestCoverage = { modes: covered, step };

@@ -619,6 +619,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         await writer.appendMetrics(record);
         options.observer?.onMetrics?.(record);
         await raiseAlerts(health.onMetrics(record));
+        if (evaluate && gridLayout && record.evaluationFeatures) await raiseAlerts(health.onEvaluation(record, data.classNames.length, totalSteps));
       }
       if (result.outputs && logHistogram) {
         const record: HistogramRecord = {

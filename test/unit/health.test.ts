@@ -250,4 +250,24 @@ describe('health alerts', () => {
     const watch = new HealthWatch(config(), [{ kind: 'mode-collapse', step: 900, message: '', advice: '' }]);
     assert.deepEqual(watch.onCoverage(1200, coverage(1), 3000), []);
   });
+  it('image mode collapse: the classes G draws down to half, or the coverage down to half its best, after the first fifth', () => {
+    const evaluation = (step: number, classesCovered: number, coverage: number): MetricsRecord => ({
+      ...record(step, 0.6, 0.4),
+      classesCovered,
+      coverage,
+      evaluationFeatures: 'mnist-classifier',
+    });
+    const few = new HealthWatch(config());
+    assert.deepEqual(few.onEvaluation(evaluation(250, 3, 0.1), 10, 3000), [], 'early: G has not spread out yet');
+    assert.deepEqual(few.onEvaluation(evaluation(750, 9, 0.5), 10, 3000), []);
+    const [alert] = few.onEvaluation(evaluation(1000, 5, 0.45), 10, 3000);
+    assert.equal(alert.kind, 'mode-collapse');
+    assert.match(alert.message, /G's samples fall in 5 of the 10 classes \(MNIST classifier\) at step 1000/);
+    assert.deepEqual(few.onEvaluation(evaluation(1250, 2, 0.1), 10, 3000), [], 'told once');
+    const fell = new HealthWatch(config());
+    assert.deepEqual(fell.onEvaluation(evaluation(750, 10, 0.6), 10, 3000), []);
+    assert.deepEqual(fell.onEvaluation(evaluation(1000, 10, 0.4), 10, 3000), [], 'a dip is no collapse');
+    const [fallen] = fell.onEvaluation(evaluation(1250, 10, 0.29), 10, 3000);
+    assert.match(fallen.message, /coverage of the real samples fell to 0\.290 at step 1250 from 0\.600 at step 750/);
+  });
 });
