@@ -120,7 +120,8 @@ export function liveValueProblem(field: 'generatorLearningRate' | 'discriminator
   return value > 0 && value <= 1 ? null : `${field} must be more than 0 and at most 1`;
 }
 
-function isControlAction(action: unknown): action is ControlAction {
+/** A well-formed control action with values in range (the webview's, and the trainer's check of the request). */
+export function isControlAction(action: unknown): action is ControlAction {
   if (action === null || typeof action !== 'object' || Array.isArray(action)) return false;
   const record = action as Record<string, unknown>;
   switch (record.action) {

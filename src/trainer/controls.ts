@@ -5,7 +5,7 @@
  * steps; a request only queues work and wakes the loop, so an update never runs inside an RPC handler.
  */
 import type { LiveHyperparameters } from '../protocol/runDirectory';
-import { liveValueProblem } from '../protocol/monitorMessages';
+import { isControlAction, liveValueProblem } from '../protocol/monitorMessages';
 import type { ControlAction } from '../protocol/trainerRpc';
 
 export type Player = 'discriminator' | 'generator';
@@ -33,6 +33,20 @@ export class TrainingControls {
 
   /** Carries out an action from a request; throws ControlError for one that cannot be done. */
   apply(action: ControlAction): void {
+    // The request is checked here too: the trainer does not rely on its caller.
+    if (!isControlAction(action)) {
+      const values = action && typeof action === 'object' && (action as { action?: unknown }).action === 'set' ? Object.entries(action) : [];
+      const live = ['generatorLearningRate', 'discriminatorLearningRate', 'dStepsPerGStep'];
+      const problem = values
+        .filter(([field]) => field !== 'action')
+        .map(([field, value]) =>
+          live.includes(field)
+            ? liveValueProblem(field as keyof LiveHyperparameters, value)
+            : `${field} cannot be changed while the run goes (the learning rates and k can)`,
+        )
+        .find(Boolean);
+      throw new ControlError(problem ?? `not a control action: ${JSON.stringify(action)}`);
+    }
     switch (action.action) {
       case 'pause':
         this.paused = true;

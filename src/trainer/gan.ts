@@ -258,7 +258,14 @@ export class Gan {
 
   /** m real samples; for a conditional GAN with their own labels, one-hot. */
   private realBatch(count: number): { x: tf.Tensor2D; labels?: tf.Tensor2D } {
-    if (!this.classes) return { x: tf.tensor2d(this.data.sample(this.random, count), [count, this.data.dimension]) };
+    if (!this.classes) {
+      const x = tf.tensor2d(this.data.sample(this.random, count), [count, this.data.dimension]);
+      // Progressive growing: while a block fades in, real images fade between the two resolutions as G's do.
+      if (!(this.discriminator instanceof ProgressiveNetwork)) return { x };
+      const blended = this.discriminator.fadeReal(x);
+      if (blended !== x) x.dispose();
+      return { x: blended };
+    }
     const { values, labels } = this.data.sampleLabelled(this.random, count);
     return { x: tf.tensor2d(values, [count, this.data.dimension]), labels: this.oneHot(labels) };
   }

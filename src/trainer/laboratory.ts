@@ -108,19 +108,36 @@ export class Laboratory {
     const n = samples.length / 2;
     const pack = this.gan.config.training.pack ?? 1;
     const probability = this.gan.config.training.cost.type === 'cross-entropy';
+    // D sees at most a training minibatch at a time: its activations stay small, and a D with
+    // minibatch discrimination (whose output depends on its batch) sees batches of the size it was trained on.
+    const chunk = Math.max(pack, this.gan.config.training.batchSize - (this.gan.config.training.batchSize % pack));
     const [surface, gradients] = tf.tidy(() => {
-      const surfaceValues = this.discriminate(this.surfacePoints);
-      const shown = probability ? tf.sigmoid(surfaceValues) : surfaceValues;
+      const cells = this.surfacePoints.shape[0];
+      const parts: tf.Tensor[] = [];
+      for (let start = 0; start < cells; start += chunk) {
+        const raw = this.discriminate(tf.slice(this.surfacePoints, [start, 0], [Math.min(chunk, cells - start), 2]));
+        parts.push(probability ? tf.sigmoid(raw) : raw);
+      }
+      const shown = tf.concat(parts);
       // Whole packs only: the last n mod pack samples get no arrow.
       const usable = n - (n % pack);
-      const x = tf.tensor2d(samples.subarray(0, usable * 2), [usable, 2]);
-      const y = this.gan.classes && labels ? oneHot(Array.from(labels).slice(0, usable), this.gan.classes) : undefined;
-      const cost = (input: tf.Tensor) =>
-        adversarialGeneratorCost(
-          this.gan.config.training,
-          this.gan.discriminator.apply(pack > 1 ? packSamples(input as tf.Tensor2D, [2], pack) : (input as tf.Tensor2D), false, y),
-        );
-      return [shown, tf.neg(tf.grad(cost)(x))] as const;
+      const arrows: tf.Tensor[] = [];
+      for (let start = 0; start < usable; start += chunk) {
+        const size = Math.min(chunk, usable - start);
+        const x = tf.tensor2d(samples.subarray(start * 2, (start + size) * 2), [size, 2]);
+        const y = this.gan.classes && labels ? oneHot(Array.from(labels).slice(start, start + size), this.gan.classes) : undefined;
+        // J(G) is a mean over the batch: × size, so arrows of every chunk are on one scale.
+        const cost = (input: tf.Tensor) =>
+          tf.mul(
+            adversarialGeneratorCost(
+              this.gan.config.training,
+              this.gan.discriminator.apply(pack > 1 ? packSamples(input as tf.Tensor2D, [2], pack) : (input as tf.Tensor2D), false, y),
+            ),
+            size,
+          ) as tf.Scalar;
+        arrows.push(tf.neg(tf.grad(cost)(x)));
+      }
+      return [shown, arrows.length ? tf.concat(arrows) : tf.zeros([0, 2])] as const;
     });
     try {
       const [surfaceData, gradientData, manifoldData] = await Promise.all([

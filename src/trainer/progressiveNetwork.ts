@@ -143,6 +143,23 @@ export class ProgressiveNetwork implements Network {
     this.growth = { stage: Math.min(this.sides.length - 1, Math.max(0, growth.stage)), alpha: Math.min(1, Math.max(0, growth.alpha)) };
   }
 
+  /**
+   * Real images during a fade-in (Karras et al. 2018, Fig. 2): α·x + (1 − α)·(x at the previous
+   * resolution, enlarged), so D cannot tell them from G's blended images by their detail alone.
+   * Returns x itself when no block is fading in.
+   */
+  fadeReal(x: tf.Tensor2D): tf.Tensor2D {
+    const { stage, alpha } = this.growth;
+    if (stage === 0 || alpha >= 1) return x;
+    return tf.tidy(() => {
+      const side = this.sides[this.sides.length - 1];
+      const image = tf.reshape(x, [x.shape[0], side, side, this.imageChannels]) as tf.Tensor4D;
+      const times = this.sides.length - stage;
+      const coarse = resize(resize(image, times, downsample2), times, upsample2);
+      return tf.reshape(tf.add(tf.mul(image, alpha), tf.mul(coarse, 1 - alpha)), x.shape) as tf.Tensor2D;
+    });
+  }
+
   private convolve(x: tf.Tensor4D, layer: Conv, activate: boolean): tf.Tensor4D {
     const y = tf.add(tf.conv2d(x, layer.kernel as tf.Tensor4D, 1, 'same'), layer.bias) as tf.Tensor4D;
     return activate ? (tf.leakyRelu(y, SLOPE) as tf.Tensor4D) : y;

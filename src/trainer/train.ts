@@ -23,7 +23,7 @@ import type {
 import { IMAGE_GRID_MAX } from '../protocol/runDirectory';
 import { encodeImageGrid, gridColumns } from '../runs/imageGrid';
 import { RUN_FILES } from '../protocol/runDirectory';
-import { listCheckpoints, readConfigSnapshot, readRunInfo } from '../runs/runReader';
+import { listCheckpoints, readConfigSnapshot, readLastMetrics, readRunInfo } from '../runs/runReader';
 import { selectBackend, type BackendLoader } from './backend';
 import { CheckpointError, pruneCheckpoints, removeCheckpointLeftovers, restoreCheckpoint, restoreLatestCheckpoint, saveCheckpoint } from './checkpoint';
 import { applySettings, type ConfigSetting } from '../protocol/configPatch';
@@ -361,6 +361,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     await mkdir(runDir, { recursive: true });
   }
 
+  // A resume trains again from its checkpoint, and the logs after it are cut: so are the alerts and live changes
+  // made after it (the run goes on as it was at the checkpoint, and the history stays true).
+  const keptAlerts = (resume?.info.alerts ?? []).filter((alert) => alert.step <= step);
+  const keptChanges = (resume?.info.controlChanges ?? []).filter((change) => change.step <= step);
   const writer = new RunWriter(runDir, {
     id: runId,
     name: config.name,
@@ -377,8 +381,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     configPath: resume ? resume.info.configPath : options.configPath ? path.resolve(options.configPath) : null,
     parent: resume ? resume.info.parent : fork ? fork.runDir : null,
     parentStep: resume ? (resume.info.parentStep ?? null) : fork ? fork.step : null,
-    // A resumed run keeps its history of alerts (a divergence it was resumed after included).
-    ...(resume?.info.alerts?.length ? { alerts: resume.info.alerts } : {}),
+    ...(keptAlerts.length ? { alerts: keptAlerts } : {}),
+    ...(keptChanges.length ? { controlChanges: keptChanges } : {}),
   });
   await writer.open(resume ? null : config, resume ? step : null);
 
@@ -414,7 +418,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   });
 
   const clock = Date.now();
-  const elapsed = () => elapsedBefore + (Date.now() - clock) / 1000;
+  /** Time spent paused in step mode: not training time (elapsed, the rate). */
+  let pausedMs = 0;
+  const elapsed = () => elapsedBefore + (Date.now() - clock - pausedMs) / 1000;
   let lastLog = { time: Date.now(), step };
   let lastMetrics: MetricsRecord | null = null;
   let lastSamples: Float32Array | null = null;
@@ -472,7 +478,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     dStepsPerGStep: config.training.dStepsPerGStep,
     singles: { discriminator: 0, generator: 0 } as Record<Player, number>,
   };
-  const controlChanges: ControlChange[] = [...(resume?.info.controlChanges ?? [])];
+  // The counts go on from the last record a resumed run kept (the log is cut at its checkpoint).
+  const lastKept = resume ? await readLastMetrics(runDir) : null;
+  live.singles.discriminator = lastKept?.singleDiscriminatorUpdates ?? 0;
+  live.singles.generator = lastKept?.singleGeneratorUpdates ?? 0;
+  const controlChanges: ControlChange[] = [...keptChanges];
   const applyChange = (change: LiveHyperparameters) => {
     if (change.generatorLearningRate !== undefined) live.generatorLearningRate = change.generatorLearningRate;
     if (change.discriminatorLearningRate !== undefined) live.discriminatorLearningRate = change.discriminatorLearningRate;
@@ -534,8 +544,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     await pruneCheckpoints(runDir, keepCheckpoints);
   };
   const injected = faults();
-  const health = new HealthWatch(config, resume?.info.alerts ?? []);
-  const alerts: HealthAlert[] = [...(resume?.info.alerts ?? [])];
+  const health = new HealthWatch(config, keptAlerts);
+  const alerts: HealthAlert[] = [...keptAlerts];
   const raiseAlerts = async (raised: HealthAlert[]) => {
     if (raised.length === 0) return;
     alerts.push(...raised);
@@ -569,7 +579,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     if (!resume) await writeSamples(step);
     while (step < totalSteps && !options.signal?.aborted) {
       await takeControls();
+      const waitedFrom = Date.now();
       const work = controls ? await controls.next(options.signal, takeControls) : ({ kind: 'step' } as const);
+      if (controls) {
+        const waited = Date.now() - waitedFrom;
+        pausedMs += waited;
+        lastLog.time += waited;
+      }
       await takeControls();
       if (work.kind === 'stop') break;
       if (work.kind === 'changed') continue;
@@ -619,7 +635,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         await writer.appendMetrics(record);
         options.observer?.onMetrics?.(record);
         await raiseAlerts(health.onMetrics(record));
-        if (evaluate && gridLayout && record.evaluationFeatures) await raiseAlerts(health.onEvaluation(record, data.classNames.length, totalSteps));
+        // (The classes the digit classifier finds in real samples: for non-digit 28×28 images they are not the data's classes.)
+        if (evaluate && gridLayout && evaluator && record.evaluationFeatures) {
+          await raiseAlerts(health.onEvaluation(record, evaluator.realClassCount ?? 0, totalSteps));
+        }
       }
       if (result.outputs && logHistogram) {
         const record: HistogramRecord = {

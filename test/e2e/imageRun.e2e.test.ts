@@ -43,7 +43,7 @@ const TINY_DCGAN = {
     ],
   },
   training: { steps: 400, batchSize: 16 },
-  logging: { metricsEvery: 10, histogramsEvery: 50, samplesEvery: 50, sampleCount: 36, checkpointEvery: 200 },
+  logging: { metricsEvery: 10, histogramsEvery: 50, samplesEvery: 50, sampleCount: 36, checkpointEvery: 200, evaluationSamples: 200 },
 };
 
 describe('an image GAN in a real VS Code', () => {
@@ -82,7 +82,7 @@ describe('an image GAN in a real VS Code', () => {
     const slider = monitor.locator('#sample-step');
     // (fill sets a range input's value and fires its input event, as a drag does.)
     await slider.fill('0');
-    await waitFor('the first grid', async () => (await shownStep()) === 0, 15_000);
+    await waitFor('the first grid', async () => (await shownStep()) === 0, 30_000);
     assert.match((await monitor.textContent('#sample-step-text')) ?? '', /^0 of \d/);
     // And forward to the newest again, where it follows the run once more.
     await slider.fill((await slider.getAttribute('max')) ?? '0');

@@ -47,7 +47,13 @@ describe('GAN: Start GAN run in a real VS Code', () => {
     assert.match((await monitor.textContent('#step')) ?? '', /^step [\d,]+ \/ 6,000$/, "the example's 6,000 steps");
     await monitor.waitForSelector('#scatter-chart[data-step]:not([data-step=""])', { timeout: 30_000 });
     await monitor.waitForSelector('#histogram-chart[data-step]:not([data-step=""])', { timeout: 60_000 });
-    assert.equal(await monitor.locator('.uplot').count(), 2);
+    // Losses, D's outputs, G's gradient norm and the training controls at least (the evaluation's cards come at step 100),
+    // each drawn once.
+    const charts = await monitor.locator('.uplot').count();
+    assert.ok(charts >= 4, `${charts} charts`);
+    assert.equal(await monitor.locator('.card-body:has(.uplot)').count(), charts, 'one chart per card');
+    for (const id of ['loss-chart', 'equilibrium-chart', 'gradient-chart', 'controls-chart'])
+      assert.equal(await monitor.locator(`#${id} .uplot`).count(), 1, id);
 
     // The webview's own security: strict CSP, no command links, and nothing outside dist/webview loads
     // (media/gan.svg is an image the CSP would allow: only localResourceRoots can refuse it).

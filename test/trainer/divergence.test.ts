@@ -122,10 +122,8 @@ describe('divergence', () => {
     assert.equal(info?.status, 'completed');
     assert.equal(info?.step, 200);
     assert.equal(info?.error, null);
-    assert.deepEqual(
-      info?.alerts?.map((a) => [a.kind, a.step]),
-      [['divergence', 150]],
-      'the alert stays in the run’s history',
-    );
+    // The steps after the checkpoint were trained again and their logs cut: so is the divergence seen there
+    // (else a later crash of the resumed run would read as "failed (divergence)").
+    assert.deepEqual(info?.alerts ?? [], [], 'the alerts after the resume step went with the logs after it');
   });
 });

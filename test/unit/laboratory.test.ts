@@ -86,6 +86,19 @@ describe('2-D laboratory frames', () => {
     });
   }
 
+  it('judges the plane a training minibatch at a time, so a D with minibatch discrimination works (its o(x) is a sum over the batch)', async () => {
+    const { gan, lab } = await setUp(config({}, { discriminator: { type: 'mlp', depth: 2, width: 16, activation: 'leakyRelu', minibatchDiscrimination: {} } }));
+    const samples = await gan.generate(gan.noise(40, randomStream(2, 'fixed-noise')));
+    const before = tf.memory().numTensors;
+    const frame = await lab.frame(samples);
+    assert.equal(tf.memory().numTensors, before, 'no tensor left behind');
+    assert.equal(frame.surface.values.length, SURFACE_CELLS * SURFACE_CELLS);
+    assert.ok(frame.surface.values.every(Number.isFinite));
+    assert.equal(frame.gradients.length, 40);
+    lab.dispose();
+    gan.dispose();
+  });
+
   it('gives the raw score for a critic, and no manifold for a conditional G', async () => {
     const { gan, lab } = await setUp(config({ cost: { type: 'wgan-gp' } }, { conditional: true }));
     const labels = Int32Array.from({ length: 16 }, (_, i) => i % 8);
@@ -130,6 +143,8 @@ describe('step-mode controls', () => {
     assert.throws(() => controls.apply({ action: 'set', dStepsPerGStep: 2.5 }), /dStepsPerGStep must be a whole number/);
     assert.throws(() => controls.apply({ action: 'set', discriminatorLearningRate: -1 }), /discriminatorLearningRate must be more than 0/);
     assert.throws(() => controls.apply({ action: 'set', generatorLearningRate: Number.NaN }), /generatorLearningRate must be a finite number/);
+    assert.throws(() => controls.apply({ action: 'set', batchSize: 64 } as never), /batchSize cannot be changed while the run goes/);
+    assert.throws(() => controls.apply({ action: 'step', player: 'both' } as never), /not a control action/);
     assert.equal(controls.takeChanges(), null, 'nothing of a refused change is kept');
     controls.apply({ action: 'pause' });
     const abort = new AbortController();

@@ -81,6 +81,28 @@ describe('progressive growing', () => {
     gan.dispose();
   });
 
+  it('fades real images between the two resolutions while a block comes in', async () => {
+    await tf.setBackend('cpu');
+    const result = config();
+    assert.ok(result.ok);
+    const data = await loadData(result.config.data, '.');
+    const gan = new Gan(result.config, data);
+    const d = gan.discriminator as ProgressiveNetwork;
+    const x = tf.tensor2d(data.sample(randomStream(1, 'real-sample'), 2), [2, 784]);
+    d.setGrowth({ stage: 1, alpha: 1 });
+    assert.equal(d.fadeReal(x), x, 'no fade: the images as they are');
+    d.setGrowth({ stage: 1, alpha: 0 });
+    // α = 0 at stage 1 (14×14): the real image at 7×7, enlarged: each 4 × 4 cell is one value.
+    const coarse = d.fadeReal(x).dataSync().subarray(0, 784);
+    for (let row = 0; row < 28; row++)
+      for (let column = 0; column < 28; column++) assert.equal(coarse[row * 28 + column], coarse[(row - (row % 4)) * 28 + (column - (column % 4))]);
+    d.setGrowth({ stage: 1, alpha: 0.25 });
+    const mixed = d.fadeReal(x).dataSync();
+    const original = x.dataSync();
+    for (const i of [0, 100, 400, 783]) assert.ok(Math.abs(mixed[i] - (0.25 * original[i] + 0.75 * coarse[i])) < 1e-5);
+    gan.dispose();
+  });
+
   it('trains the grown blocks only; the next ones stay as initialized until they come in', async () => {
     await tf.setBackend('cpu');
     const result = config();

@@ -897,6 +897,7 @@ function onMessage(message: HostToMonitorMessage): void {
       state.optional = emptyCardSeries();
       state.lastRecord = null;
       state.lastEvaluationFeatures = null;
+      state.livePoints = null;
       if (snapshot.history) appendHistory(snapshot.history);
       appendRecords(snapshot.metrics);
       state.histogram = snapshot.latestHistogram;

@@ -61,6 +61,8 @@ export type EvaluationFields = Pick<
 export interface Evaluator {
   readonly features: NonNullable<MetricsRecord['evaluationFeatures']>;
   readonly samples: number;
+  /** MNIST classifier: the classes it finds in the fixed real sample (a mode-collapse alert compares with these); else null. */
+  readonly realClassCount: number | null;
   evaluate(gan: EvaluatedGenerator): Promise<Partial<EvaluationFields>>;
   dispose(): void;
 }
@@ -93,7 +95,8 @@ export async function createEvaluator(config: GanConfig, data: DataSource): Prom
   const featureSize = classifier ? classifier.features : data.dimension;
   const manifold: RealManifold = realManifold(realFeatures, featureSize);
   const frechet: FrechetReference | null = features !== 'points' && featureSize <= MAX_FRECHET_DIMENSION ? frechetReference(realFeatures, featureSize) : null;
-  const realDataSpace = data.dimension === 2 ? data.toDataSpace(real) : null;
+  // (A CSV of categorical columns two values wide is not 2-D data.)
+  const realDataSpace = data.dimension === 2 && !data.columns ? data.toDataSpace(real) : null;
 
   // The fixed evaluation noise (and labels), made once from its own stream; kept as numbers, so
   // the run's tensor count is the same before and after the first evaluation.
@@ -114,6 +117,7 @@ export async function createEvaluator(config: GanConfig, data: DataSource): Prom
   return {
     features,
     samples,
+    realClassCount: realClasses ? new Set(realClasses).size : null,
     async evaluate(gan) {
       const fake = new Float32Array(samples * data.dimension);
       let offset = 0;
