@@ -109,11 +109,14 @@ async function shootCompare(theme: Theme, workspace: string, file: string): Prom
 
 void (async () => {
   await mkdir(path.join(ROOT, 'docs'), { recursive: true });
-  if (process.env.ONLY === 'laboratory') {
+  if (process.env.ONLY?.startsWith('laboratory')) {
     const seconds = Number(process.env.TRAIN_SECONDS ?? 60);
-    await shootLaboratory('Default Dark Modern', 'ring8.gan.json', path.join(ROOT, 'docs', 'laboratory-ring8-dark.png'), seconds);
-    await shootLaboratory('Default Light Modern', 'ring8.gan.json', path.join(ROOT, 'docs', 'laboratory-ring8-light.png'), seconds);
-    await shootLaboratory('Default Dark Modern', 'ring8-collapse.gan.json', path.join(ROOT, 'docs', 'laboratory-collapse-dark.png'), seconds);
+    if (process.env.ONLY !== 'laboratory-collapse') {
+      await shootLaboratory('Default Dark Modern', 'ring8.gan.json', path.join(ROOT, 'docs', 'laboratory-ring8-dark.png'), seconds);
+      await shootLaboratory('Default Light Modern', 'ring8.gan.json', path.join(ROOT, 'docs', 'laboratory-ring8-light.png'), seconds);
+    }
+    // (Its 3,000 steps take about 20 s on a quiet machine: paused before it ends, once it has collapsed.)
+    await shootLaboratory('Default Dark Modern', 'ring8-collapse.gan.json', path.join(ROOT, 'docs', 'laboratory-collapse-dark.png'), Math.min(seconds, 12));
     return;
   }
   if (process.env.ONLY !== 'monitor') {

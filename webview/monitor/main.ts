@@ -287,7 +287,7 @@ const OPTIONAL_CARDS: Record<MetricCard, OptionalCard> = {
     subtitle: () => {
       const features = state.lastEvaluationFeatures;
       if (state.optional.quality.values.has('modesCovered'))
-        return 'modes covered (right) and high-quality samples (PacGAN protocol, on the fixed-noise sample)';
+        return 'modes covered (right) and high-quality samples (PacGAN protocol), precision, recall, density and coverage, on a fixed evaluation sample of G';
       const on =
         features === 'mnist-classifier' ? "on the MNIST classifier's features" : features === 'pixels' ? 'on raw pixels (no classifier for this data)' : '';
       return `precision and recall (k = 3), density and coverage (k = 5) ${on}; classes covered on the right`;
