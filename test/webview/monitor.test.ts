@@ -239,6 +239,10 @@ describe('run monitor webview', () => {
     await send(page, { type: 'monitor/didLoadImage', samples: grid(0) });
     assert.equal(await shown(), '0');
     assert.match((await page.textContent('#sample-step-text')) ?? '', /^0 of 150$/);
+    // A resync of the same run (the panel focused or shown again) keeps the older grid.
+    await load(page, { ...snapshot({ dataDimension: 784 }), imageSteps: [0, 50, 100, 150], latestImage: grid(150), realImage: grid(-1).image });
+    assert.equal(await shown(), '0');
+    assert.match((await page.textContent('#sample-step-text')) ?? '', /^0 of 150$/);
     // Back to the end: it follows the newest again.
     await page.locator('#sample-step').fill('3');
     assert.equal(await shown(), '150');

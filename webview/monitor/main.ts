@@ -889,8 +889,14 @@ function onMessage(message: HostToMonitorMessage): void {
     case 'monitor/didLoad': {
       const { snapshot } = message;
       vscode.setState(message.state);
+      const sameRun = state.run?.runId === snapshot.run.runId;
       // A marked step belongs to its run.
-      if (state.run && state.run.runId !== snapshot.run.runId) markStep(null);
+      if (state.run && !sameRun) markStep(null);
+      // A resync of the same run (the panel shown or focused again) keeps an older grid the slider was moved to.
+      const kept =
+        sameRun && !state.followNewest && state.selectedStep !== null && snapshot.imageSteps.includes(state.selectedStep)
+          ? { step: state.selectedStep, image: state.shownImage?.step === state.selectedStep ? state.shownImage : null }
+          : null;
       state.run = snapshot.run;
       state.cost = snapshot.cost ?? null;
       state.series = new SeriesStore();
@@ -907,8 +913,10 @@ function onMessage(message: HostToMonitorMessage): void {
       state.newestImage = snapshot.latestImage;
       state.shownImage = snapshot.latestImage;
       state.realImage = snapshot.realImage;
-      state.followNewest = true;
-      state.selectedStep = null;
+      state.followNewest = kept === null;
+      state.selectedStep = kept?.step ?? null;
+      if (kept?.image) state.shownImage = kept.image;
+      else if (kept) vscode.postMessage({ type: 'monitor/requestImage', step: kept.step });
       stopButton.textContent = 'Stop';
       renderAll();
       break;
