@@ -8,19 +8,27 @@ import { spawn } from 'node:child_process';
 import { cp, copyFile, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type { Frame } from 'playwright-core';
 import { ROOT, VsCode, type Theme } from '../test/e2e/vscode';
 
-async function shoot(theme: Theme, file: string, seconds: number): Promise<void> {
+/**
+ * A fresh workspace with the examples in a real VS Code in `theme`, `example` open and its run
+ * started from the palette; `shot` gets the window and the run's monitor panel; then the screenshot is written to `file`.
+ */
+async function shootRun(
+  theme: Theme,
+  example: string,
+  file: string,
+  shot: (vscode: VsCode, monitor: Frame) => Promise<void>,
+  selector?: string,
+): Promise<void> {
   const workspace = await mkdtemp(path.join(os.tmpdir(), 'gan-shots-'));
   await cp(path.join(ROOT, 'examples'), workspace, { recursive: true });
   const vscode = await VsCode.launch({ workspace, theme, settings: { 'workbench.activityBar.location': 'default' } });
   try {
-    await vscode.openFile('ring8.gan.json');
+    await vscode.openFile(example);
     await vscode.runCommand('GAN: Start GAN run');
-    await vscode.monitorPanelFrame('', 90_000);
-    // Let it train, then give the monitor the whole window.
-    await vscode.page.waitForTimeout(seconds * 1000);
-    await vscode.runCommand('View: Close Primary Side Bar');
+    await shot(vscode, await vscode.monitorPanelFrame('', 90_000, selector));
     await vscode.page.waitForTimeout(1500);
     await copyFile(await vscode.screenshot(path.basename(file)), file);
     console.log(`wrote ${path.relative(ROOT, file)}`);
@@ -30,33 +38,35 @@ async function shoot(theme: Theme, file: string, seconds: number): Promise<void>
   }
 }
 
+/** The ring's monitor after `seconds` of training, given the whole window. */
+function shoot(theme: Theme, file: string, seconds: number): Promise<void> {
+  return shootRun(theme, 'ring8.gan.json', file, async (vscode) => {
+    await vscode.page.waitForTimeout(seconds * 1000);
+    await vscode.runCommand('View: Close Primary Side Bar');
+  });
+}
+
 /**
  * The 2-D laboratory of a run of `example` after `seconds` of training, paused, with the
  * manifold on and the monitor given the whole window.
  */
-async function shootLaboratory(theme: Theme, example: string, file: string, seconds: number): Promise<void> {
-  const workspace = await mkdtemp(path.join(os.tmpdir(), 'gan-shots-lab-'));
-  await cp(path.join(ROOT, 'examples'), workspace, { recursive: true });
-  const vscode = await VsCode.launch({ workspace, theme, settings: { 'workbench.activityBar.location': 'default' } });
-  try {
-    await vscode.openFile(example);
-    await vscode.runCommand('GAN: Start GAN run');
-    const monitor = await vscode.monitorPanelFrame('', 90_000, '#scatter-chart');
-    await vscode.page.waitForTimeout(seconds * 1000);
-    await monitor.click('#lab-pause');
-    await monitor.waitForFunction(() => /^Paused/.test(document.querySelector('#lab-status')?.textContent ?? ''), undefined, { timeout: 30_000 });
-    await monitor.check('#lab-manifold');
-    await vscode.runCommand('View: Close Primary Side Bar');
-    await vscode.runCommand('View: Close Other Editors in Group');
-    await vscode.runCommand('View: Maximize Editor Group');
-    await monitor.evaluate(() => document.querySelector('#scatter-chart-card')?.scrollIntoView({ block: 'start' }));
-    await vscode.page.waitForTimeout(1500);
-    await copyFile(await vscode.screenshot(path.basename(file)), file);
-    console.log(`wrote ${path.relative(ROOT, file)}`);
-  } finally {
-    await vscode.dispose();
-    await rm(workspace, { recursive: true, force: true });
-  }
+function shootLaboratory(theme: Theme, example: string, file: string, seconds: number): Promise<void> {
+  return shootRun(
+    theme,
+    example,
+    file,
+    async (vscode, monitor) => {
+      await vscode.page.waitForTimeout(seconds * 1000);
+      await monitor.click('#lab-pause');
+      await monitor.waitForFunction(() => /^Paused/.test(document.querySelector('#lab-status')?.textContent ?? ''), undefined, { timeout: 30_000 });
+      await monitor.check('#lab-manifold');
+      await vscode.runCommand('View: Close Primary Side Bar');
+      await vscode.runCommand('View: Close Other Editors in Group');
+      await vscode.runCommand('View: Maximize Editor Group');
+      await monitor.evaluate(() => document.querySelector('#scatter-chart-card')?.scrollIntoView({ block: 'start' }));
+    },
+    '#scatter-chart',
+  );
 }
 
 function cli(args: string[], cwd: string): Promise<void> {

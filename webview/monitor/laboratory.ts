@@ -7,6 +7,7 @@ import type { LaboratoryFrame, PointSamples } from '../../src/protocol/runDirect
 import type { ControlAction, ControlState } from '../../src/protocol/trainerRpc';
 import { liveValueProblem } from '../../src/protocol/monitorMessages';
 import { drawAxes, niceTicks, prepare } from './canvasCharts';
+import { element } from './dom';
 import { chartTheme, withAlpha, type ChartTheme } from './theme';
 
 const MARGIN = { left: 44, right: 12, top: 10, bottom: 30 };
@@ -280,13 +281,6 @@ function drawArrows(ctx: CanvasRenderingContext2D, view: View, points: number[][
 }
 
 // ---- The card's controls ------------------------------------------------------------------------
-
-function element<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 const format = (rate: number) =>
   rate === 0

@@ -13,6 +13,7 @@ import type { HealthAlert, HistogramRecord, ImageSamples, MetricsRecord, PointSa
 import { alertView } from '../../src/protocol/healthAlerts';
 import { drawHistogram } from './canvasCharts';
 import { drawLaboratory, LaboratoryControls, surfaceAt } from './laboratory';
+import { element } from './dom';
 import { SeriesStore, type ChartColumns } from './seriesStore';
 import { chartTheme, type ChartTheme } from './theme';
 
@@ -86,13 +87,6 @@ const state: {
   followNewest: true,
   selectedStep: null,
 };
-
-function element<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 function card(title: string, id: string, subtitle: string): { section: HTMLElement; body: HTMLElement; note: HTMLElement; empty: HTMLElement } {
   const section = element('section', 'card');
