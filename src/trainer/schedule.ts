@@ -25,14 +25,19 @@ function setRate(optimizer: tf.Optimizer, rate: number): void {
   else target.learningRate = rate;
 }
 
+type Optimizers = { generator: tf.Optimizer; discriminator: tf.Optimizer };
+
+/** Sets both optimizers' step sizes (rates already scheduled). */
+export function setLearningRates(optimizers: Optimizers, rates: { generator: number; discriminator: number }): void {
+  setRate(optimizers.generator, rates.generator);
+  setRate(optimizers.discriminator, rates.discriminator);
+}
+
 /** Applies the schedule to both optimizers before the step `step`. */
-export function applyLearningRates(
-  config: GanConfig,
-  optimizers: { generator: tf.Optimizer; discriminator: tf.Optimizer },
-  step: number,
-  totalSteps: number,
-): void {
+export function applyLearningRates(config: GanConfig, optimizers: Optimizers, step: number, totalSteps: number): void {
   const factor = learningRateFactor(config, step, totalSteps);
-  setRate(optimizers.generator, config.generator.optimizer.learningRate * factor);
-  setRate(optimizers.discriminator, config.discriminator.optimizer.learningRate * factor);
+  setLearningRates(optimizers, {
+    generator: config.generator.optimizer.learningRate * factor,
+    discriminator: config.discriminator.optimizer.learningRate * factor,
+  });
 }

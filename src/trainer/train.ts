@@ -34,7 +34,7 @@ import { createEvaluator } from './evaluation/evaluator';
 import { faults } from './faults';
 import { Gan, type StepResult } from './gan';
 import { HealthWatch } from './health';
-import { applyLearningRates } from './schedule';
+import { learningRateFactor, setLearningRates } from './schedule';
 import { modeQuality, type ModeQuality } from './quality';
 import { randomStream, type Random } from './random';
 import { classGridLayout, classGridRows } from './conditioning';
@@ -44,7 +44,6 @@ import { classifierAccuracy, ClassifyingDiscriminator, splitSemiSupervised } fro
 import type { Player, TrainingControls } from './controls';
 import type { ControlState } from '../protocol/trainerRpc';
 import type { ControlChange, LiveHyperparameters } from '../protocol/runDirectory';
-import { learningRateFactor } from './schedule';
 
 export interface TrainOptions {
   /** A `*.gan.json` file (new runs). */
@@ -490,11 +489,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   };
   // A resumed run goes on as it was left.
   for (const change of controlChanges) applyChange(change);
-  const liveConfig = (): GanConfig => ({
-    ...config,
-    generator: { ...config.generator, optimizer: { ...config.generator.optimizer, learningRate: live.generatorLearningRate } },
-    discriminator: { ...config.discriminator, optimizer: { ...config.discriminator.optimizer, learningRate: live.discriminatorLearningRate } },
-  });
+  const optimizers = { generator: gan.generatorOptimizer, discriminator: gan.discriminatorOptimizer };
+  /** The schedule's rates at a step, from the base rates as they are now (live changes included). */
   const ratesInForce = (atStep: number) => {
     const factor = learningRateFactor(config, Math.max(1, atStep), totalSteps);
     return { generator: live.generatorLearningRate * factor, discriminator: live.discriminatorLearningRate * factor };
@@ -591,7 +587,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       if (work.kind === 'changed') continue;
       if (work.kind === 'single') {
         // Step mode: one update of one player; the step counter stays (a step is one iteration of Algorithm 1).
-        applyLearningRates(liveConfig(), { generator: gan.generatorOptimizer, discriminator: gan.discriminatorOptimizer }, Math.max(1, step), totalSteps);
+        setLearningRates(optimizers, ratesInForce(step));
         const single = await gan.step(false, { phase: work.player });
         const loss = work.player === 'discriminator' ? single.dLoss : single.gLoss;
         if (!Number.isFinite(loss)) await diverge(step, `a single ${work.player} update in step mode made its loss ${loss}`);
@@ -606,7 +602,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const logMetrics = next % metricsEvery === 0 || next === totalSteps || evaluate;
       const logHistogram = next % histogramsEvery === 0;
       if (injected.nanAtStep === next) poisonWeights(gan);
-      applyLearningRates(liveConfig(), { generator: gan.generatorOptimizer, discriminator: gan.discriminatorOptimizer }, next, totalSteps);
+      setLearningRates(optimizers, ratesInForce(next));
       gan.setStep(next);
       const result = await gan.step(logMetrics || logHistogram, { dStepsPerGStep: live.dStepsPerGStep });
       if (!Number.isFinite(result.dLoss) || !Number.isFinite(result.gLoss))
