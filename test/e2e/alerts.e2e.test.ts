@@ -23,7 +23,7 @@ describe('health alerts in a real VS Code', () => {
 
   after(async () => {
     await vscode?.dispose();
-    await rm(workspace, { recursive: true, force: true });
+    await rm(workspace, { recursive: true, force: true, maxRetries: 10, retryDelay: 300 });
   });
 
   it('tells of mode collapse once, and the run shows as alerting in the runs view', async () => {

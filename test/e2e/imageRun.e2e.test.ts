@@ -58,7 +58,7 @@ describe('an image GAN in a real VS Code', () => {
 
   after(async () => {
     await vscode?.dispose();
-    await rm(workspace, { recursive: true, force: true });
+    await rm(workspace, { recursive: true, force: true, maxRetries: 10, retryDelay: 300 });
   });
 
   it('shows the sample grid beside the real digits, and the slider scrubs back to older grids', async () => {

@@ -25,7 +25,7 @@ describe('2-D laboratory in a real VS Code', () => {
 
   after(async () => {
     await vscode?.dispose();
-    await rm(workspace, { recursive: true, force: true });
+    await rm(workspace, { recursive: true, force: true, maxRetries: 10, retryDelay: 300 });
   });
 
   it('draws the surface live, pauses, steps D and G, changes lr and k, and resumes', async () => {

@@ -62,7 +62,7 @@ describe('runs in the editor, in a real VS Code', () => {
   after(async () => {
     terminalRun?.kill('SIGKILL');
     await vscode?.dispose();
-    await rm(workspace, { recursive: true, force: true });
+    await rm(workspace, { recursive: true, force: true, maxRetries: 10, retryDelay: 300 });
   });
 
   /** Picks the quick-pick row that contains `text` (typed as the filter). */

@@ -24,7 +24,7 @@ describe('GAN: Start GAN run in a real VS Code', () => {
 
   after(async () => {
     await vscode?.dispose();
-    await rm(workspace, { recursive: true, force: true });
+    await rm(workspace, { recursive: true, force: true, maxRetries: 10, retryDelay: 300 });
   });
 
   it('starts the ring example from the command palette and draws the loss chart live', async () => {
