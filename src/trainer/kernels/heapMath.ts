@@ -333,7 +333,7 @@ const FUNCTIONS: AssembledFunction[] = [
 
 const instances = new WeakMap<WebAssembly.Memory, HeapMath | null>();
 
-/** The routines bound to one heap, or null where they cannot run (shared heap, no SIMD). */
+/** The routines bound to one heap, or null where they cannot run (no SIMD). */
 export function heapMath(memory: WebAssembly.Memory | undefined): HeapMath | null {
   if (!memory) return null;
   let instance = instances.get(memory);

@@ -98,6 +98,8 @@ export const f32x4Div = simd(0xe7);
 export const f32x4RelaxedMadd = simd(0x105);
 /** i8x16.shuffle picking four f32 lanes of the pair (a: 0-3, b: 4-7). */
 export const shuffle = (lanes: number[]) => simd(0x0d, ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]));
+/** memory.fill(destination, byte, length) (bulk memory, on by default since V8 7.5). */
+export const memoryFill = [0xfc, ...u32(11), 0x00];
 /** local += n */
 export const bump = (local: number, n: number) => [...get(local), ...i32(n), ...add, ...set(local)];
 
@@ -131,14 +133,22 @@ function body(locals: [number, ValueType][], code: number[]): number[] {
   return [...u32(content.length), ...content];
 }
 
-/** A module of void functions exported by name, importing its memory as env.memory. */
-export function assemble(functions: AssembledFunction[]): Uint8Array<ArrayBuffer> {
+/** The largest wasm32 memory in pages (4 GiB), the maximum a shared memory import declares. */
+export const MAX_PAGES = 65536;
+
+/**
+ * A module of void functions exported by name, importing its memory as env.memory: (memory 0), or
+ * with `shared` (memory 0 65536 shared), which is the only kind of import a shared memory links
+ * to (an import's shared flag must match the memory's, and a shared one must declare a maximum).
+ */
+export function assemble(functions: AssembledFunction[], shared = false): Uint8Array<ArrayBuffer> {
   const types = functions.map((f) => [0x60, ...vector(f.params.map((type) => [type])), ...vector([])]);
+  const limits = shared ? [0x03, 0x00, ...u32(MAX_PAGES)] : [0x00, 0x00];
   return new Uint8Array([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
     ...section(1, vector(types)),
     // (import "env" "memory" (memory 0)): the backend's own heap.
-    ...section(2, vector([[...name('env'), ...name('memory'), 0x02, 0x00, 0x00]])),
+    ...section(2, vector([[...name('env'), ...name('memory'), 0x02, ...limits]])),
     ...section(3, vector(functions.map((_, i) => u32(i)))),
     ...section(7, vector(functions.map((f, i) => [...name(f.name), 0x00, ...u32(i)]))),
     ...section(10, vector(functions.map((f) => body(f.locals, f.code)))),
@@ -160,14 +170,30 @@ function compileOptimized(bytes: Uint8Array<ArrayBuffer>): WebAssembly.Module {
   }
 }
 
+/** Whether a memory's buffer is a SharedArrayBuffer (a heap that worker threads can share, heapThreads.ts). */
+export function isShared(memory: WebAssembly.Memory): boolean {
+  return typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+}
+
+/** The compiled module behind each instance's exports, so worker threads can instantiate the same code. */
+const modules = new WeakMap<object, WebAssembly.Module>();
+
+/** The compiled module an `instantiate` result came from (heapThreads.ts sends it to its workers). */
+export function moduleOf(exports: object): WebAssembly.Module | undefined {
+  return modules.get(exports);
+}
+
 /**
- * The functions bound to one heap, or null where they cannot run: a shared heap (the threaded
- * build) or no WebAssembly SIMD.
+ * The functions bound to one heap, or null where they cannot run (no WebAssembly SIMD). A shared
+ * heap (the backend loaded for threads, sharedHeap.ts) gets a module whose import is shared too.
  */
 export function instantiate<T>(memory: WebAssembly.Memory | undefined, functions: AssembledFunction[]): T | null {
-  if (!memory || (typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer)) return null;
+  if (!memory) return null;
   try {
-    return new WebAssembly.Instance(compileOptimized(assemble(functions)), { env: { memory } }).exports as unknown as T;
+    const module = compileOptimized(assemble(functions, isShared(memory)));
+    const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
+    modules.set(exports, module);
+    return exports as unknown as T;
   } catch {
     return null;
   }
