@@ -52,12 +52,22 @@ export class HeapMover {
     return this.wasm.HEAPF32;
   }
 
+  /**
+   * The run list (kind 'runs': [input, column, bytes] triples; `length` ints) or tap table ('taps')
+   * of a geometry on the heap, made once and kept among the last MAX_LISTS used. Kernels that
+   * plan work for several threads (heapThreads.ts) take these before the threads start, and never
+   * more than MAX_LISTS for one plan, so none they hold is freed before it runs.
+   */
   private list(memory: WebAssembly.Memory, kind: 'runs' | 'taps', g: ConvGeometry): ListOnHeap {
     let cache = lists.get(memory);
     if (!cache) lists.set(memory, (cache = new Map()));
     const key = `${kind}:${Object.values(g).join(',')}`;
     let list = cache.get(key);
-    if (!list) {
+    if (list) {
+      // Most recently used last, so the oldest one goes first.
+      cache.delete(key);
+      cache.set(key, list);
+    } else {
       if (cache.size >= MAX_LISTS) {
         const [oldestKey, oldest] = cache.entries().next().value as [string, ListOnHeap];
         this.wasm._free(oldest.pointer);
@@ -73,6 +83,23 @@ export class HeapMover {
       cache.set(key, list);
     }
     return list;
+  }
+
+  /** A geometry's run list for heapSimd's gather and scatterAdd: byte address and runs (SIMD only). */
+  runs(g: ConvGeometry): { pointer: number; count: number } {
+    if (!this.memory) throw new Error('HeapMover: no heap memory');
+    const list = this.list(this.memory, 'runs', g);
+    return { pointer: list.pointer, count: list.length / 3 };
+  }
+
+  /**
+   * A geometry's tap table for heapSimd's gatherTransposed: tap t's source offsets at byte
+   * `pointer + 4·t·positions`, and after the last tap, at byte `zeros`, inChannels zero floats.
+   */
+  taps(g: ConvGeometry): { pointer: number; zeros: number } {
+    if (!this.memory) throw new Error('HeapMover: no heap memory');
+    const list = this.list(this.memory, 'taps', g);
+    return { pointer: list.pointer, zeros: list.pointer + 4 * list.length };
   }
 
   /** columns[B·OH·OW, KH·KW·C] ← x's receptive fields. */

@@ -1,11 +1,11 @@
 /**
- * Three WebAssembly SIMD loops that run directly on the tfjs WASM backend's heap (they import its
+ * WebAssembly SIMD loops that run directly on the tfjs WASM backend's heap (they import its
  * memory), for the data movement around the convolution matmuls. JS typed-array loops manage
  * about 1.5 ns a float for the col2im accumulation and the column transpose; these do 4 floats per
  * instruction and, walking a precomputed run list, pay no per-run call overhead either (runs are
  * 4 floats long for a one-channel image). Assembled here from a few dozen opcodes, as there is no
- * toolchain to build a .wasm at install time. Absent when the heap is shared (threaded build) or
- * WebAssembly SIMD is missing; callers then use the JS loops in im2col.ts.
+ * toolchain to build a .wasm at install time. Absent when WebAssembly SIMD is missing; callers
+ * then use the JS loops in im2col.ts.
  */
 
 import {
@@ -30,6 +30,7 @@ import {
   loop,
   ltS,
   ltU,
+  memoryFill,
   mul,
   orElse,
   select,
@@ -327,6 +328,9 @@ function gatherTransposedBody(): number[] {
   ];
 }
 
+/** zero(dst, bytes): memory.fill with zeros, for worker threads, which have no JS view of the heap. */
+const zeroBody = [...get(0), ...i32(0), ...get(1), ...memoryFill];
+
 const FUNCTIONS: AssembledFunction[] = [
   { name: 'gather', params: [I32, I32, I32, I32], locals: [[5, I32]], code: gatherBody },
   { name: 'scatterAdd', params: [I32, I32, I32, I32], locals: [[5, I32]], code: scatterAddBody },
@@ -348,6 +352,7 @@ const FUNCTIONS: AssembledFunction[] = [
     ],
     code: gatherTransposedBody(),
   },
+  { name: 'zero', params: [I32, I32], locals: [], code: zeroBody },
 ];
 
 /** The module's bytes (tests check that it validates). */
@@ -364,6 +369,8 @@ export interface HeapSimd {
   transpose4(src: number, dst: number, rows: number, cols: number, srcStride: number, dstStride: number): void;
   /** One filter tap of columnsᵀ: out[c·rowStride + 4n] = x[table[n] + 4c] (bytes; zeros for table[n] < 0). */
   gatherTransposed(table: number, count: number, channels: number, xBase: number, zeroBase: number, out: number, rowStride: number): void;
+  /** `bytes` zero bytes from byte `dst`. */
+  zero(dst: number, bytes: number): void;
 }
 
 const instances = new WeakMap<WebAssembly.Memory, HeapSimd | null>();
