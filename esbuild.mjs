@@ -38,7 +38,8 @@ const contexts = [
   },
   {
     ...common,
-    entryPoints: { cli: 'src/trainer/cli.ts', trainer: 'src/trainer/child.ts' },
+    // heapWorker: the worker threads' entry (src/trainer/kernels/heapThreads.ts starts it beside the bundle).
+    entryPoints: { cli: 'src/trainer/cli.ts', trainer: 'src/trainer/child.ts', heapWorker: 'src/trainer/kernels/heapWorker.ts' },
     outdir,
     platform: 'node',
     format: 'cjs',

@@ -9,6 +9,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { BackendChoice, BackendName } from '../protocol/runDirectory';
 import { BACKENDS } from '../protocol/runDirectory';
 import { installFusedAdam } from './kernels/fusedAdam';
+import { configuredThreads, heapThreads, startHeapThreads } from './kernels/heapThreads';
+import type { WasmHeap } from './kernels/heapMover';
+import { sharedHeapWasmPaths } from './kernels/sharedHeap';
 import { installWasmConvKernels } from './kernels/wasmConv';
 import { installWasmElementwiseKernels } from './kernels/wasmElementwise';
 import { installWasmMatMul } from './kernels/wasmMatMul';
@@ -55,12 +58,20 @@ export const defaultLoaders: Record<BackendName, BackendLoader> = {
   wasm: async () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
-    wasm.setWasmPaths(wasmDirectory() + path.sep);
+    const directory = wasmDirectory();
+    // Several threads: the heap shared with worker threads (kernels/sharedHeap.ts, kernels/heapThreads.ts).
+    const threads = configuredThreads();
+    const flags = { simd: await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'), threads: await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT') };
+    const shared = threads > 1 ? await sharedHeapWasmPaths(directory, { simd: flags.simd === true, threads: flags.threads === true }) : null;
+    if (shared) wasm.setWasmPaths(shared, true);
+    else wasm.setWasmPaths(directory + path.sep);
     await activate('wasm');
     installWasmMatMul();
     installWasmConvKernels();
     installWasmElementwiseKernels();
     installFusedAdam();
+    const memory = (tf.backend() as unknown as { wasm: WasmHeap }).wasm.asm?.memory;
+    if (shared && memory) await startHeapThreads(memory, threads);
   },
   cpu: async () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -68,6 +79,12 @@ export const defaultLoaders: Record<BackendName, BackendLoader> = {
     await activate('cpu');
   },
 };
+
+/** Threads the active backend's heap kernels run on: the WASM backend's pool (kernels/heapThreads.ts), else 1. */
+export function backendThreads(): number {
+  if (tf.getBackend() !== 'wasm') return 1;
+  return heapThreads((tf.backend() as unknown as { wasm: WasmHeap }).wasm.asm?.memory)?.lanes ?? 1;
+}
 
 /**
  * Tries the backends in order of preference (or only the one asked for) and returns the first

@@ -1,7 +1,7 @@
 /** `gan-workbench bench`: training throughput of a config, without writing a run. */
 import path from 'node:path';
 import type { BackendChoice, BackendName } from '../protocol/runDirectory';
-import { selectBackend } from './backend';
+import { backendThreads, selectBackend } from './backend';
 import { loadConfigFile, resolveConfigPaths } from './configFile';
 import { loadData } from './data';
 import { Gan } from './gan';
@@ -17,6 +17,8 @@ export interface BenchOptions {
 export interface BenchResult {
   config: string;
   backend: BackendName;
+  /** Threads the backend's heap kernels ran on (GAN_WORKBENCH_THREADS). */
+  threads: number;
   steps: number;
   batchSize: number;
   dStepsPerGStep: number;
@@ -31,7 +33,10 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResult> 
   const config = resolveConfigPaths(await loadConfigFile(configPath), path.dirname(configPath));
   const data = await loadData(config.data, path.dirname(configPath));
   const backend = await selectBackend(options.backend);
-  options.log(`bench ${path.basename(configPath)} on ${backend.backend}${backend.reason ? ` (skipped ${backend.reason})` : ''}`);
+  const threads = backendThreads();
+  options.log(
+    `bench ${path.basename(configPath)} on ${backend.backend}, ${threads} thread${threads === 1 ? '' : 's'}${backend.reason ? ` (skipped ${backend.reason})` : ''}`,
+  );
   const gan = new Gan(config, data);
   try {
     for (let i = 0; i < options.warmupSteps; i++) await gan.step(false);
@@ -45,6 +50,7 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResult> 
     const result: BenchResult = {
       config: path.basename(configPath),
       backend: backend.backend,
+      threads,
       steps: options.steps,
       batchSize: config.training.batchSize,
       dStepsPerGStep: config.training.dStepsPerGStep,
