@@ -1,14 +1,16 @@
 /**
  * The WASM convolution kernels against the pure-JS backend over a random spread of shapes,
  * strides, dilations and paddings: forward, both gradients, conv2dTranspose and its gradients,
- * and the double backpropagation a WGAN-GP gradient penalty runs.
+ * and the double backpropagation a WGAN-GP gradient penalty runs. Every WASM result is computed
+ * on one thread and split across two (batch items, filter taps or columns of dW per thread) and
+ * must be the same bits both ways, as no split changes the order of a sum.
  */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
-import { selectBackend } from '../../src/trainer/backend';
+import type { HeapThreads } from '../../src/trainer/kernels/heapThreads';
 import { HeapMover } from '../../src/trainer/kernels/heapMover';
 import type { WasmHeap } from '../../src/trainer/kernels/heapMover';
 import { heapSimd } from '../../src/trainer/kernels/heapSimd';
@@ -16,6 +18,9 @@ import { col2im, geometryOf, im2col, im2colTransposed, transpose2d } from '../..
 import type { ConvGeometry } from '../../src/trainer/kernels/im2col';
 import { conv2D, conv2DBackpropFilter, conv2DBackpropInput, im2colConv2D, installWasmConvKernels, setColumnBudget } from '../../src/trainer/kernels/wasmConv';
 import { Random } from '../../src/trainer/random';
+import { assertSplits, loadThreadedWasm, onThreadCounts } from './heapLanes';
+
+let pool: HeapThreads;
 
 type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
 
@@ -100,7 +105,7 @@ function close(actual: Float32Array, expected: Float32Array, what: string): void
 }
 
 function compare(what: string, f: () => tf.Tensor[]): void {
-  const wasm = run('wasm', f);
+  const wasm = onThreadCounts(pool, [1, 2], () => run('wasm', f), what);
   const cpu = run('cpu', f);
   assert.equal(wasm.length, cpu.length);
   wasm.forEach((values, i) => close(values, cpu[i], `${what} output ${i}`));
@@ -122,7 +127,7 @@ function inputs(random: Random, c: Case) {
 
 describe('WASM convolution kernels (im2col + matmul)', () => {
   before(async () => {
-    await selectBackend('wasm');
+    pool = await loadThreadedWasm(2);
   });
 
   it('are the ones registered for the WASM backend, once however often installed', () => {
@@ -138,11 +143,17 @@ describe('WASM convolution kernels (im2col + matmul)', () => {
 
   it('compute conv2d forward like the CPU backend, dilations included', () => {
     const random = new Random('forward');
-    for (let i = 0; i < 60; i++) {
-      const c = randomCase(random, true);
-      const t = inputs(random, c);
-      compare(`conv2d ${describeCase(c)}`, () => [tf.tidy(() => tf.conv2d(t.x(), t.filter(), c.strides, c.pad, 'NHWC', c.dilations))]);
-    }
+    assertSplits(
+      pool,
+      () => {
+        for (let i = 0; i < 60; i++) {
+          const c = randomCase(random, true);
+          const t = inputs(random, c);
+          compare(`conv2d ${describeCase(c)}`, () => [tf.tidy(() => tf.conv2d(t.x(), t.filter(), c.strides, c.pad, 'NHWC', c.dilations))]);
+        }
+      },
+      'forward',
+    );
   });
 
   it('compute conv2d forward on the im2col path too where Conv2D hands over to the stock kernel', () => {
@@ -153,12 +164,18 @@ describe('WASM convolution kernels (im2col + matmul)', () => {
     };
     register(im2colConv2D);
     try {
-      for (let i = 0; i < 30; i++) {
-        const c = randomCase(random, true);
-        c.x[3] = c.filter[2] = 8 + random.int(9);
-        const t = inputs(random, c);
-        compare(`im2col conv2d ${describeCase(c)}`, () => [tf.tidy(() => tf.conv2d(t.x(), t.filter(), c.strides, c.pad, 'NHWC', c.dilations))]);
-      }
+      assertSplits(
+        pool,
+        () => {
+          for (let i = 0; i < 30; i++) {
+            const c = randomCase(random, true);
+            c.x[3] = c.filter[2] = 8 + random.int(9);
+            const t = inputs(random, c);
+            compare(`im2col conv2d ${describeCase(c)}`, () => [tf.tidy(() => tf.conv2d(t.x(), t.filter(), c.strides, c.pad, 'NHWC', c.dilations))]);
+          }
+        },
+        'im2col forward',
+      );
     } finally {
       register(conv2D);
     }
@@ -166,71 +183,95 @@ describe('WASM convolution kernels (im2col + matmul)', () => {
 
   it('give the gradients of conv2d with respect to the input and the filter', () => {
     const random = new Random('grads');
-    for (let i = 0; i < 40; i++) {
-      const c = randomCase(random, false);
-      const t = inputs(random, c);
-      compare(`grad conv2d ${describeCase(c)}`, () =>
-        tf.tidy(() => {
-          const weight = t.y();
-          const loss = (x: tf.Tensor, f: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, c.strides, c.pad), weight));
-          return tf.grads(loss)([t.x(), t.filter()]);
-        }),
-      );
-    }
+    assertSplits(
+      pool,
+      () => {
+        for (let i = 0; i < 40; i++) {
+          const c = randomCase(random, false);
+          const t = inputs(random, c);
+          compare(`grad conv2d ${describeCase(c)}`, () =>
+            tf.tidy(() => {
+              const weight = t.y();
+              const loss = (x: tf.Tensor, f: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, c.strides, c.pad), weight));
+              return tf.grads(loss)([t.x(), t.filter()]);
+            }),
+          );
+        }
+      },
+      'gradients',
+    );
   });
 
   it('run conv2dTranspose forward and backward', () => {
     const random = new Random('transpose');
-    for (let i = 0; i < 40; i++) {
-      const c = randomCase(random, false);
-      const t = inputs(random, c);
-      compare(`conv2dTranspose ${describeCase(c)}`, () =>
-        tf.tidy(() => {
-          const weight = t.x();
-          const transposed = (y: tf.Tensor, f: tf.Tensor) => tf.conv2dTranspose(y as tf.Tensor4D, f as tf.Tensor4D, c.x, c.strides, c.pad);
-          const forward = transposed(t.y(), t.filter());
-          const grads = tf.grads((y: tf.Tensor, f: tf.Tensor) => tf.sum(tf.mul(transposed(y, f), weight)))([t.y(), t.filter()]);
-          return [forward, ...grads];
-        }),
-      );
-    }
+    assertSplits(
+      pool,
+      () => {
+        for (let i = 0; i < 40; i++) {
+          const c = randomCase(random, false);
+          const t = inputs(random, c);
+          compare(`conv2dTranspose ${describeCase(c)}`, () =>
+            tf.tidy(() => {
+              const weight = t.x();
+              const transposed = (y: tf.Tensor, f: tf.Tensor) => tf.conv2dTranspose(y as tf.Tensor4D, f as tf.Tensor4D, c.x, c.strides, c.pad);
+              const forward = transposed(t.y(), t.filter());
+              const grads = tf.grads((y: tf.Tensor, f: tf.Tensor) => tf.sum(tf.mul(transposed(y, f), weight)))([t.y(), t.filter()]);
+              return [forward, ...grads];
+            }),
+          );
+        }
+      },
+      'conv2dTranspose',
+    );
   });
 
   it('backpropagate twice: the filter gradient of a gradient penalty ‖∂(Σ conv(x)·w)/∂x‖²', () => {
     const random = new Random('double');
-    for (let i = 0; i < 30; i++) {
-      const c = randomCase(random, false);
-      const t = inputs(random, c);
-      compare(`double backprop ${describeCase(c)}`, () =>
-        tf.tidy(() => {
-          const x = t.x();
-          const weight = t.y();
-          const penalty = (f: tf.Tensor) => {
-            const dx = tf.grad((input: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(input as tf.Tensor4D, f as tf.Tensor4D, c.strides, c.pad), weight)))(x);
-            return tf.sum(tf.square(dx));
-          };
-          return [tf.grad(penalty)(t.filter())];
-        }),
-      );
-    }
+    assertSplits(
+      pool,
+      () => {
+        for (let i = 0; i < 30; i++) {
+          const c = randomCase(random, false);
+          const t = inputs(random, c);
+          compare(`double backprop ${describeCase(c)}`, () =>
+            tf.tidy(() => {
+              const x = t.x();
+              const weight = t.y();
+              const penalty = (f: tf.Tensor) => {
+                const dx = tf.grad((input: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(input as tf.Tensor4D, f as tf.Tensor4D, c.strides, c.pad), weight)))(x);
+                return tf.sum(tf.square(dx));
+              };
+              return [tf.grad(penalty)(t.filter())];
+            }),
+          );
+        }
+      },
+      'double backprop',
+    );
   });
 
   it('handle the DCGAN shapes: 4×4 stride-2 same convolutions, and 1×1 ones that skip im2col', () => {
     const random = new Random('dcgan');
-    for (const c of FIXED_CASES) {
-      const t = inputs(random, c);
-      compare(`dcgan ${describeCase(c)}`, () =>
-        tf.tidy(() => {
-          const weight = t.y();
-          const loss = (x: tf.Tensor, f: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, c.strides, c.pad), weight));
-          return [
-            tf.conv2d(t.x(), t.filter(), c.strides, c.pad),
-            ...tf.grads(loss)([t.x(), t.filter()]),
-            tf.conv2dTranspose(weight, t.filter(), c.x, c.strides, c.pad),
-          ];
-        }),
-      );
-    }
+    assertSplits(
+      pool,
+      () => {
+        for (const c of FIXED_CASES) {
+          const t = inputs(random, c);
+          compare(`dcgan ${describeCase(c)}`, () =>
+            tf.tidy(() => {
+              const weight = t.y();
+              const loss = (x: tf.Tensor, f: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, c.strides, c.pad), weight));
+              return [
+                tf.conv2d(t.x(), t.filter(), c.strides, c.pad),
+                ...tf.grads(loss)([t.x(), t.filter()]),
+                tf.conv2dTranspose(weight, t.filter(), c.x, c.strides, c.pad),
+              ];
+            }),
+          );
+        }
+      },
+      'dcgan shapes',
+    );
   });
 
   it('return empty outputs, and a zero filter gradient, for an empty batch', () => {
@@ -257,20 +298,26 @@ describe('WASM convolution kernels (im2col + matmul)', () => {
     const random = new Random('sliced');
     const previous = setColumnBudget(64);
     try {
-      for (const c of [...FIXED_CASES, ...Array.from({ length: 20 }, () => randomCase(random, false))]) {
-        const t = inputs(random, c);
-        compare(`sliced ${describeCase(c)}`, () =>
-          tf.tidy(() => {
-            const weight = t.y();
-            const loss = (x: tf.Tensor, f: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, c.strides, c.pad), weight));
-            return [
-              tf.conv2d(t.x(), t.filter(), c.strides, c.pad),
-              ...tf.grads(loss)([t.x(), t.filter()]),
-              tf.conv2dTranspose(weight, t.filter(), c.x, c.strides, c.pad),
-            ];
-          }),
-        );
-      }
+      assertSplits(
+        pool,
+        () => {
+          for (const c of [...FIXED_CASES, ...Array.from({ length: 20 }, () => randomCase(random, false))]) {
+            const t = inputs(random, c);
+            compare(`sliced ${describeCase(c)}`, () =>
+              tf.tidy(() => {
+                const weight = t.y();
+                const loss = (x: tf.Tensor, f: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, c.strides, c.pad), weight));
+                return [
+                  tf.conv2d(t.x(), t.filter(), c.strides, c.pad),
+                  ...tf.grads(loss)([t.x(), t.filter()]),
+                  tf.conv2dTranspose(weight, t.filter(), c.x, c.strides, c.pad),
+                ];
+              }),
+            );
+          }
+        },
+        'sliced',
+      );
     } finally {
       setColumnBudget(previous);
     }

@@ -447,3 +447,70 @@ export function multiplyPacked(
     block(at(k0), panels + 4 * k0 * n, c, m, n, Math.min(DEPTH_BLOCK, k - k0), lda, ldc, accumulate || k0 > 0 ? 1 : 0);
   }
 }
+
+/** One lane's part of C: rows [row, row + rows) and columns [column, column + columns). */
+export interface GemmShare {
+  row: number;
+  rows: number;
+  column: number;
+  columns: number;
+}
+
+/** [from, to) of `units` split in `parts` near-equal runs. */
+function runs(units: number, parts: number): [number, number][] {
+  return Array.from({ length: parts }, (_, t) => [Math.floor((t * units) / parts), Math.floor(((t + 1) * units) / parts)]);
+}
+
+/**
+ * C[m][n] split between up to `lanes` threads: by columns in whole 12-wide panels (each lane packs
+ * only its columns of B and reads all of A) or by rows in fours (each lane packs all of B),
+ * whichever leaves the largest share smaller (columns on a tie), with at least two panels or eight
+ * rows a lane; one share when neither has room. Every element of C is still summed by one lane
+ * over the whole depth in the same order, so the result does not depend on the split.
+ */
+export function gemmShares(m: number, n: number, lanes: number): GemmShare[] {
+  const panels = Math.ceil(n / PANEL);
+  const quads = Math.ceil(m / 4);
+  const byColumns = Math.min(lanes, Math.floor(panels / 2));
+  const byRows = Math.min(lanes, Math.floor(quads / 2));
+  const columnShares = runs(panels, Math.max(1, byColumns)).map(([from, to]) => ({
+    row: 0,
+    rows: m,
+    column: from * PANEL,
+    columns: Math.min(n, to * PANEL) - from * PANEL,
+  }));
+  const rowShares = runs(quads, Math.max(1, byRows)).map(([from, to]) => ({ row: 4 * from, rows: Math.min(m, 4 * to) - 4 * from, column: 0, columns: n }));
+  const largest = (shares: GemmShare[]) => Math.max(...shares.map((s) => s.rows * s.columns));
+  if (byColumns < 2 && byRows < 2) return [{ row: 0, rows: m, column: 0, columns: n }];
+  if (byRows < 2) return columnShares;
+  if (byColumns < 2) return rowShares;
+  return largest(columnShares) <= largest(rowShares) ? columnShares : rowShares;
+}
+
+/**
+ * gemm restricted to one share of C: the same arguments as gemm, and `panels` a scratch of
+ * panelFloats(share.columns, k) floats for this lane alone.
+ */
+export function gemmShare(
+  g: HeapGemm,
+  a: number,
+  b: number,
+  c: number,
+  m: number,
+  n: number,
+  k: number,
+  panels: number,
+  layout: Layout,
+  share: GemmShare,
+): void {
+  const transposed = layout.transposedA ?? false;
+  const lda = layout.lda ?? 4 * (transposed ? m : k);
+  const [ldb, ldc] = [layout.ldb ?? 4 * n, layout.ldc ?? 4 * n];
+  const aRows = transposed ? a + 4 * share.row : a + share.row * lda;
+  gemm(g, aRows, b + 4 * share.column, c + share.row * ldc + 4 * share.column, share.rows, share.columns, k, panels, {
+    lda,
+    ldb,
+    ldc,
+    transposedA: transposed,
+  });
+}

@@ -12,6 +12,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { DataType, KernelConfig, KernelFunc, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { heapGemm, multiplyPacked, packAll } from './heapGemm';
 import type { HeapGemm } from './heapGemm';
+import { heapSimd } from './heapSimd';
+import type { HeapSimd } from './heapSimd';
+import { heapThreads } from './heapThreads';
+import type { HeapThreads, Lane } from './heapThreads';
 import { HeapMover } from './heapMover';
 import type { WasmHeap } from './heapMover';
 import { geometryOf, isPointwise } from './im2col';
@@ -121,10 +125,10 @@ class Lowering {
     });
   }
 
-  /** The batch slices [start, start + count), with their geometry and output positions. */
-  *slices(): Generator<{ start: number; count: number; positions: number; g: ConvGeometry }> {
-    for (let start = 0; start < this.g.batch; start += this.slice) {
-      const count = Math.min(this.slice, this.g.batch - start);
+  /** The batch slices [start, start + count) of items [first, last), with their geometry and output positions. */
+  *slices(first = 0, last = this.g.batch): Generator<{ start: number; count: number; positions: number; g: ConvGeometry }> {
+    for (let start = first; start < last; start += this.slice) {
+      const count = Math.min(this.slice, last - start);
       yield { start, count, positions: count * this.positionsPerItem, g: { ...this.g, batch: count } };
     }
   }
@@ -299,86 +303,197 @@ export const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => 
 // from there). The paths above remain for matrices the GEMM does not take (an output width that
 // is not a multiple of 4) and heaps without SIMD.
 
+/** The heap GEMM, where it and the SIMD data movement the heap-GEMM paths use both run. */
 function gemmOf(backend: WasmBackend): HeapGemm | null {
-  return heapGemm(backend.wasm.asm?.memory);
+  const memory = backend.wasm.asm?.memory;
+  return heapSimd(memory) ? heapGemm(memory) : null;
 }
 
-/** y = im2col(x)·filter, a slice at a time (a 1×1 convolution multiplies x itself). */
+/** [from, to) of `units` split in `parts` near-equal runs. */
+function runs(units: number, parts: number): [number, number][] {
+  return Array.from({ length: parts }, (_, t) => [Math.floor((t * units) / parts), Math.floor(((t + 1) * units) / parts)]);
+}
+
+/**
+ * The pool and how many of its threads a convolution gets (heapThreads.ts): at most one per
+ * independent unit of work (batch items, filter taps or column quads), 1 and no pool for small work.
+ */
+function threadsFor(l: Lowering, units: number): { pool: HeapThreads | null; lanes: number } {
+  const pool = heapThreads(l.backend.wasm.asm?.memory);
+  const lanes = pool ? Math.min(pool.lanesFor(2 * l.g.batch * l.positionsPerItem * l.depth * l.outChannels), units) : 1;
+  return { pool: lanes > 1 ? pool : null, lanes };
+}
+
+/** Runs work for each lane: on the pool, or directly on this thread with the routines themselves. */
+function runLanes(pool: HeapThreads | null, lanes: number, g: HeapGemm, simd: HeapSimd, work: (lane: Lane) => void): void {
+  if (pool) pool.run(work, lanes);
+  else work({ index: 0, lanes: 1, gemm: g, simd });
+}
+
+/** The SIMD routines of the heap (the heap-GEMM paths need them; the JS loops are for heaps without SIMD). */
+function simdOf(l: Lowering): HeapSimd {
+  const simd = heapSimd(l.backend.wasm.asm?.memory);
+  if (!simd) throw new Error('wasmConv: no SIMD routines on the heap');
+  return simd;
+}
+
+/**
+ * y = im2col(x)·filter, a slice at a time (a 1×1 convolution multiplies x itself). Lanes take
+ * contiguous runs of batch items, each with its own column buffer.
+ */
 function gemmConv2D(l: Lowering, g: HeapGemm, x: TensorInfo, filter: TensorInfo): TensorInfo {
   const { depth, outChannels, positionsPerItem } = l;
   if (l.g.batch === 0) return l.zeros(l.info.outShape);
+  const simd = simdOf(l);
+  const { pool, lanes } = threadsFor(l, l.g.batch);
   const panels = l.make([depth * outChannels]);
   packAll(g, l.bytes(filter), depth, outChannels, l.bytes(panels));
   const y = l.make(l.info.outShape);
-  const columns = isPointwise(l.g) ? null : l.make([l.slice * positionsPerItem, depth]);
-  for (const { start, positions, g: sliceGeometry } of l.slices()) {
-    const from = l.offset(x) + start * l.imageSize;
-    if (columns) l.mover.im2col(from, l.offset(columns), sliceGeometry);
-    multiplyPacked(
-      g,
-      columns ? l.bytes(columns) : 4 * from,
-      l.bytes(panels),
-      l.bytes(y, start * positionsPerItem * outChannels),
-      positions,
-      outChannels,
-      depth,
-      false,
-    );
-  }
+  const pointwise = isPointwise(l.g);
+  const columnFloats = l.slice * positionsPerItem * depth;
+  const columns = pointwise ? null : l.make([lanes * columnFloats]);
+  const items = runs(l.g.batch, lanes);
+  runLanes(pool, lanes, g, simd, (lane) => {
+    const [first, last] = items[lane.index];
+    const laneColumns = columns ? l.bytes(columns, lane.index * columnFloats) : 0;
+    for (const { start, positions, g: sliceGeometry } of l.slices(first, last)) {
+      const from = 4 * (l.offset(x) + start * l.imageSize);
+      if (columns) {
+        const list = l.mover.runs(sliceGeometry);
+        lane.simd.gather(list.pointer, list.count, from, laneColumns);
+      }
+      multiplyPacked(
+        lane.gemm,
+        columns ? laneColumns : from,
+        l.bytes(panels),
+        l.bytes(y, start * positionsPerItem * outChannels),
+        positions,
+        outChannels,
+        depth,
+        false,
+      );
+    }
+  });
   l.free(panels, ...(columns ? [columns] : []));
   return reshaped(y, l.info.outShape);
 }
 
-/** dx = col2im(dy·filterᵀ), a slice at a time. */
+/** dx = col2im(dy·filterᵀ), a slice at a time; lanes take contiguous runs of batch items. */
 function gemmBackpropInput(l: Lowering, g: HeapGemm, dy: TensorInfo, filter: TensorInfo): TensorInfo {
   const { depth, outChannels, positionsPerItem } = l;
   if (l.g.batch === 0) return l.zeros(l.info.inShape);
+  const simd = simdOf(l);
+  const { pool, lanes } = threadsFor(l, l.g.batch);
   const filterT = l.make([outChannels, depth]);
   l.mover.transpose(l.offset(filter), l.offset(filterT), depth, outChannels);
   const panels = l.make([outChannels * depth]);
   packAll(g, l.bytes(filterT), outChannels, depth, l.bytes(panels));
   l.free(filterT);
   const dx = l.make(l.info.inShape);
-  const columns = isPointwise(l.g) ? null : l.make([l.slice * positionsPerItem, depth]);
-  for (const { start, positions, g: sliceGeometry } of l.slices()) {
-    const to = l.offset(dx) + start * l.imageSize;
-    multiplyPacked(
-      g,
-      l.bytes(dy, start * positionsPerItem * outChannels),
-      l.bytes(panels),
-      columns ? l.bytes(columns) : 4 * to,
-      positions,
-      depth,
-      outChannels,
-      false,
-    );
-    if (columns) l.mover.col2im(l.offset(columns), to, sliceGeometry);
-  }
+  const pointwise = isPointwise(l.g);
+  const columnFloats = l.slice * positionsPerItem * depth;
+  const columns = pointwise ? null : l.make([lanes * columnFloats]);
+  const items = runs(l.g.batch, lanes);
+  runLanes(pool, lanes, g, simd, (lane) => {
+    const [first, last] = items[lane.index];
+    const laneColumns = columns ? l.bytes(columns, lane.index * columnFloats) : 0;
+    for (const { start, count, positions, g: sliceGeometry } of l.slices(first, last)) {
+      const to = l.bytes(dx, start * l.imageSize);
+      multiplyPacked(
+        lane.gemm,
+        l.bytes(dy, start * positionsPerItem * outChannels),
+        l.bytes(panels),
+        columns ? laneColumns : to,
+        positions,
+        depth,
+        outChannels,
+        false,
+      );
+      if (columns) {
+        // col2im: the slice's dx zeroed, then every column added back onto the input position it came from.
+        const list = l.mover.runs(sliceGeometry);
+        lane.simd.zero(to, 4 * count * l.imageSize);
+        lane.simd.scatterAdd(list.pointer, list.count, to, laneColumns);
+      }
+    }
+  });
   l.free(panels, ...(columns ? [columns] : []));
   return reshaped(dx, l.info.inShape);
 }
 
 /**
  * dW = Σ over slices of columnsᵀ·dy, accumulated in place. With input channels in fours the
- * transposed column matrix is gathered directly (heapSimd's gatherTransposed) and multiplied as
- * is; otherwise the plain im2col matrix is built and the GEMM reads it transposed, which beats
- * gathering it transposed in two passes (1-channel images: 1.0 ms vs 1.2-2.3). (Reading a
+ * transposed column matrix is gathered directly (heapSimd's gatherTransposed, its rows padded to a
+ * multiple of 4 positions so the gather needs no ragged tail) and multiplied as is; lanes then take
+ * runs of filter taps, i.e. rows of dW, each gathering only its taps' rows. Otherwise the plain
+ * im2col matrix is built and the GEMM reads it transposed, which beats gathering it transposed in
+ * two passes (1-channel images: 1.0 ms vs 1.2-2.3); lanes then take columns of dW. (Reading a
  * 1024-deep column matrix transposed strides 4 KiB between rows, which thrashes L1: 23 ms vs 20.5.)
+ * Either way each element of dW is summed over the slices in order by one lane, as on one thread.
  */
 function gemmBackpropFilter(l: Lowering, g: HeapGemm, x: TensorInfo, dy: TensorInfo, filterShape: Shape4): TensorInfo {
   const { depth, outChannels, positionsPerItem } = l;
   if (l.g.batch === 0) return l.zeros(filterShape);
-  const direct = l.g.inChannels % 4 === 0 && l.mover.usesSimd;
+  const simd = simdOf(l);
+  const channels = l.g.inChannels;
   const dw = l.make(filterShape);
+  const sliceDy = (start: number) => l.bytes(dy, start * positionsPerItem * outChannels);
+  if (channels % 4 === 0) {
+    const taps = l.g.filterHeight * l.g.filterWidth;
+    const { pool, lanes } = threadsFor(l, taps);
+    const stride = 4 * Math.ceil((l.slice * positionsPerItem) / 4);
+    const tapRuns = runs(taps, lanes);
+    const columnFloats = Math.max(...tapRuns.map(([from, to]) => (to - from) * channels)) * stride;
+    const panelFloats = l.slice * positionsPerItem * outChannels;
+    const columns = l.make([lanes * columnFloats]);
+    const panels = l.make([lanes * panelFloats]);
+    runLanes(pool, lanes, g, simd, (lane) => {
+      const [first, last] = tapRuns[lane.index];
+      const [laneColumns, lanePanels] = [l.bytes(columns, lane.index * columnFloats), l.bytes(panels, lane.index * panelFloats)];
+      for (const { start, positions, g: sliceGeometry } of l.slices()) {
+        const table = l.mover.taps(sliceGeometry);
+        const from = l.bytes(x, start * l.imageSize);
+        const padded = 4 * Math.ceil(positions / 4);
+        // Rows `padded` floats apart; the gather's last group of 4 positions reads past the tap's
+        // table (into the next tap's or the zeros after the last), filling padding never multiplied.
+        for (let t = first; t < last; t++) {
+          lane.simd.gatherTransposed(
+            table.pointer + 4 * t * positions,
+            padded,
+            channels,
+            from,
+            table.zeros,
+            laneColumns + 4 * (t - first) * channels * padded,
+            4 * padded,
+          );
+        }
+        packAll(lane.gemm, sliceDy(start), positions, outChannels, lanePanels);
+        const rows = (last - first) * channels;
+        multiplyPacked(lane.gemm, laneColumns, lanePanels, l.bytes(dw, first * channels * outChannels), rows, outChannels, positions, start > 0, {
+          lda: 4 * padded,
+        });
+      }
+    });
+    l.free(columns, panels);
+    return reshaped(dw, filterShape);
+  }
+  const { pool, lanes } = threadsFor(l, outChannels / 4);
+  const quads = runs(outChannels / 4, lanes);
   const columns = l.make([l.slice * positionsPerItem, depth]);
-  const panels = l.make([l.slice * positionsPerItem * outChannels]);
+  const panelFloats = l.slice * positionsPerItem * outChannels;
+  const panels = l.make([panelFloats]);
   for (const { start, positions, g: sliceGeometry } of l.slices()) {
-    const from = l.offset(x) + start * l.imageSize;
-    if (direct) l.mover.im2colTransposed(from, l.offset(columns), sliceGeometry);
-    else l.mover.im2col(from, l.offset(columns), sliceGeometry);
-    packAll(g, l.bytes(dy, start * positionsPerItem * outChannels), positions, outChannels, l.bytes(panels));
-    const layout = direct ? { lda: 4 * positions } : { transposedA: true };
-    multiplyPacked(g, l.bytes(columns), l.bytes(panels), l.bytes(dw), depth, outChannels, positions, start > 0, layout);
+    l.mover.im2col(l.offset(x) + start * l.imageSize, l.offset(columns), sliceGeometry);
+    runLanes(pool, lanes, g, simd, (lane) => {
+      const [first, last] = quads[lane.index].map((q) => 4 * q);
+      // Each lane packs its own columns of dy into its own part of the panel buffer.
+      const lanePanels = l.bytes(panels, positions * first);
+      packAll(lane.gemm, sliceDy(start) + 4 * first, positions, last - first, lanePanels, 4 * outChannels);
+      multiplyPacked(lane.gemm, l.bytes(columns), lanePanels, l.bytes(dw, first), depth, last - first, positions, start > 0, {
+        transposedA: true,
+        ldc: 4 * outChannels,
+      });
+    });
   }
   l.free(columns, panels);
   return reshaped(dw, filterShape);

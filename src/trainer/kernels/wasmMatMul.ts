@@ -17,7 +17,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
-import { gemm, heapGemm, panelFloats } from './heapGemm';
+import { gemm, gemmShare, gemmShares, heapGemm, panelFloats } from './heapGemm';
+import type { HeapGemm } from './heapGemm';
+import { heapThreads } from './heapThreads';
 import { addressOf } from './wasmElementwise';
 import type { WasmBackend } from './wasmElementwise';
 
@@ -60,30 +62,42 @@ function heapMatMul(backend: WasmBackend, a: TensorInfo, b: TensorInfo, transpos
   else if (batchB === 1 && outerB.length <= outerA.length) outer = outerA;
   else if (batchA === 1 && outerA.length <= outerB.length) outer = outerB;
   else return null;
-  const g = heapGemm(backend.wasm.asm?.memory);
+  const memory = backend.wasm.asm?.memory;
+  const g = heapGemm(memory);
   if (!g) return null;
   const batch = Math.max(batchA, batchB);
   const n4 = 4 * Math.ceil(n / 4);
+  // On several threads when the product is big enough to pay for the hand-over (heapThreads.ts).
+  const pool = heapThreads(memory);
+  const lanes = pool ? pool.lanesFor(2 * batch * m * n4 * k) : 1;
+  const shares = lanes > 1 ? gemmShares(m, n4, lanes) : [{ row: 0, rows: m, column: 0, columns: n4 }];
+  const scratch = shares.map((share) => panelFloats(share.columns, k));
   const out = backend.makeOutput([...outer, m, n], 'float32');
-  const panels = backend.makeOutput([panelFloats(n4, k)], 'float32');
-  const padded = n4 === n ? null : { b: backend.makeOutput([batchB * k * n4], 'float32'), c: backend.makeOutput([m * n4], 'float32') };
-  const [from, by, to, scratch] = [a, padded?.b ?? b, padded?.c ?? out, panels].map((t) => addressOf(backend, t));
+  const panels = backend.makeOutput([scratch.reduce((a, b) => a + b, 0)], 'float32');
+  const padded = n4 === n ? null : { b: backend.makeOutput([batchB * k * n4], 'float32'), c: backend.makeOutput([batch * m * n4], 'float32') };
+  const [from, by, to, panelsAt] = [a, padded?.b ?? b, padded?.c ?? out, panels].map((t) => addressOf(backend, t));
   if (padded) {
     const heap = backend.wasm.HEAPF32;
     const [source, target] = [addressOf(backend, b) / 4, by / 4];
     heap.fill(0, target, target + batchB * k * n4);
     for (let row = 0; row < batchB * k; row++) for (let c = 0; c < n; c++) heap[target + row * n4 + c] = heap[source + row * n + c];
   }
-  for (let i = 0; i < batch; i++) {
-    const [ai, bi] = [from + (batchA > 1 ? 4 * i * m * k : 0), by + (batchB > 1 ? 4 * i * k * n4 : 0)];
-    if (!padded) {
-      gemm(g, ai, bi, to + 4 * i * m * n, m, n, k, scratch, { transposedA: transposeA });
-      continue;
+  const layout = { transposedA: transposeA };
+  /** One lane's share of every batch item's product (the whole of it on one thread). */
+  const multiply = (lane: HeapGemm, index: number) => {
+    const laneScratch = panelsAt + 4 * scratch.slice(0, index).reduce((x, y) => x + y, 0);
+    for (let i = 0; i < batch; i++) {
+      const [ai, bi, ci] = [from + (batchA > 1 ? 4 * i * m * k : 0), by + (batchB > 1 ? 4 * i * k * n4 : 0), to + 4 * i * m * n4];
+      if (shares.length === 1) gemm(lane, ai, bi, ci, m, n4, k, laneScratch, layout);
+      else gemmShare(lane, ai, bi, ci, m, n4, k, laneScratch, layout, shares[index]);
     }
-    gemm(g, ai, bi, to, m, n4, k, scratch, { transposedA: transposeA });
+  };
+  if (pool && shares.length > 1) pool.run((lane) => multiply(lane.gemm, lane.index), shares.length);
+  else multiply(g, 0);
+  if (padded) {
     const heap = backend.wasm.HEAPF32;
-    const [source, target] = [to / 4, addressOf(backend, out) / 4 + i * m * n];
-    for (let row = 0; row < m; row++) for (let c = 0; c < n; c++) heap[target + row * n + c] = heap[source + row * n4 + c];
+    const [source, target] = [to / 4, addressOf(backend, out) / 4];
+    for (let row = 0; row < batch * m; row++) for (let c = 0; c < n; c++) heap[target + row * n + c] = heap[source + row * n4 + c];
   }
   for (const t of [panels, ...(padded ? [padded.b, padded.c] : [])]) backend.disposeData(t.dataId);
   return out;
