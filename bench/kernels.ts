@@ -7,16 +7,21 @@
  * Kernel figures are the least CPU time of this process over the repetitions, the two kernels of
  * a row timed alternately on fresh inputs (as in training, where weights change every step): the
  * machine is shared, and CPU time leaves out the time other processes hold the core, which wall
- * time does not. Step figures give both.
+ * time does not. Step figures give both. With worker threads (GAN_WORKBENCH_THREADS, default the
+ * machine's cores; src/trainer/kernels/heapThreads.ts) CPU time adds up every thread's, so the
+ * threaded kernels are also timed by the wall clock on all threads against one thread, alternately;
+ * those figures need the cores free of other work to mean anything.
  */
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import type { KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
-import { selectBackend } from '../src/trainer/backend';
+import { backendThreads, selectBackend } from '../src/trainer/backend';
 import { loadConfigFile, resolveConfigPaths } from '../src/trainer/configFile';
 import { loadData } from '../src/trainer/data';
 import { Gan } from '../src/trainer/gan';
+import { heapThreads } from '../src/trainer/kernels/heapThreads';
+import type { WasmHeap } from '../src/trainer/kernels/heapMover';
 import { relaxedSimdAvailable } from '../src/trainer/kernels/wasmAssembler';
 import { im2colConv2D, stockWasmKernel } from '../src/trainer/kernels/wasmConv';
 import { stockWasmElementwiseKernel } from '../src/trainer/kernels/wasmElementwise';
@@ -38,16 +43,36 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)];
 }
 
-/** One call of a kernel directly (no engine bookkeeping) on fresh inputs: CPU ms. */
-function timeOnce(kernelFunc: KernelFunc, makeInputs: () => Record<string, tf.Tensor>, attrs: object): number {
+/** One call of a kernel directly (no engine bookkeeping) on fresh inputs: CPU ms, or wall ms on `threads` threads. */
+function timeOnce(kernelFunc: KernelFunc, makeInputs: () => Record<string, tf.Tensor>, attrs: object, threads?: number): number {
   const backend = tf.backend();
   const inputs = makeInputs();
-  const start = cpuMs();
+  const pool = poolOf();
+  if (threads !== undefined) pool?.setLanes(threads);
+  const [start, wallStart] = [cpuMs(), performance.now()];
   const out = kernelFunc({ inputs, backend, attrs: attrs as NamedAttrMap }) as TensorInfo;
-  const ms = cpuMs() - start;
+  const ms = threads === undefined ? cpuMs() - start : performance.now() - wallStart;
+  pool?.setLanes(pool.size);
   backend.disposeData(out.dataId);
   tf.dispose(Object.values(inputs));
   return ms;
+}
+
+function poolOf() {
+  return heapThreads((tf.backend() as unknown as { wasm: WasmHeap }).wasm.asm?.memory);
+}
+
+/** CPU ms on one thread, then wall ms on one thread and on all, timed alternately; the wall figures are NaN without a pool. */
+function timeThreaded(kernelFunc: KernelFunc, makeInputs: () => Record<string, tf.Tensor>, attrs: object, ...others: (() => number)[]): number[] {
+  const threads = poolOf()?.size ?? 1;
+  const walls = threads > 1 ? [() => timeOnce(kernelFunc, makeInputs, attrs, 1), () => timeOnce(kernelFunc, makeInputs, attrs, threads)] : [];
+  const best = timeAlternately(() => timeOnce(kernelFunc, makeInputs, attrs, undefined), ...others, ...walls);
+  return threads > 1 ? best : [...best, NaN, NaN];
+}
+
+/** The wall-clock cells of a row: 1 thread, all threads, speed-up. */
+function wallCells(one: number, all: number): string[] {
+  return Number.isNaN(all) ? [] : [one.toFixed(2), all.toFixed(2), `${(one / all).toFixed(2)}×`];
 }
 
 /** A warm-up, then REPS rounds of each function alternately; each one's least time. */
@@ -76,7 +101,9 @@ function benchMatMul(): void {
   const stock = stockBatchMatMul();
   if (!stock) throw new Error('the stock BatchMatMul was not kept');
   console.log(`\nBatchMatMul, fresh B every call: the heap GEMM (${relaxedSimdAvailable() ? 'with' : 'without'} FMA) vs the stock XNNPACK kernel (CPU ms)`);
-  console.log(row(['product m×k·k×n', 'heap ms', 'GFLOP/s', 'stock ms', 'GFLOP/s', 'speed-up'], 44));
+  const threads = backendThreads();
+  const wallHeader = threads > 1 ? ['1 thr wall', `${threads} thr wall`, 'speed-up'] : [];
+  console.log(row(['product m×k·k×n', 'heap ms', 'GFLOP/s', 'stock ms', 'GFLOP/s', 'speed-up', ...wallHeader], 44));
   const cases: [string, number, number, number][] = [
     ['MLP G layer 100×400·400×400', 100, 400, 400],
     ['MLP G dW 400×100·100×400', 400, 100, 400],
@@ -89,12 +116,22 @@ function benchMatMul(): void {
   for (const [name, m, k, n] of cases) {
     const inputs = () => ({ a: tf.randomNormal([1, m, k]), b: tf.randomNormal([1, k, n]) });
     const attrs = { transposeA: false, transposeB: false };
-    const [heap, xnn] = timeAlternately(
-      () => timeOnce(kernel('BatchMatMul'), inputs, attrs),
-      () => timeOnce(stock.kernelFunc, inputs, attrs),
-    );
+    const [heap, xnn, one, all] = timeThreaded(kernel('BatchMatMul'), inputs, attrs, () => timeOnce(stock.kernelFunc, inputs, attrs));
     const flops = 2 * m * k * n;
-    console.log(row([name, heap.toFixed(2), gflops(flops, heap).toFixed(1), xnn.toFixed(2), gflops(flops, xnn).toFixed(1), `${(xnn / heap).toFixed(2)}×`], 44));
+    console.log(
+      row(
+        [
+          name,
+          heap.toFixed(2),
+          gflops(flops, heap).toFixed(1),
+          xnn.toFixed(2),
+          gflops(flops, xnn).toFixed(1),
+          `${(xnn / heap).toFixed(2)}×`,
+          ...wallCells(one, all),
+        ],
+        44,
+      ),
+    );
   }
 }
 
@@ -113,7 +150,9 @@ const LAYERS: Layer[] = [
 
 function benchConvolutions(): void {
   console.log(`\nConvolution kernels, batch ${BATCH} (CPU ms; "stock" = tfjs-backend-wasm's own kernel)`);
-  console.log(row(['kernel', 'ms', 'GFLOP/s', 'stock ms', 'GFLOP/s', 'speed-up'], 36));
+  const threads = backendThreads();
+  const wallHeader = threads > 1 ? ['1 thr wall', `${threads} thr wall`, 'speed-up'] : [];
+  console.log(row(['kernel', 'ms', 'GFLOP/s', 'stock ms', 'GFLOP/s', 'speed-up', ...wallHeader], 36));
   const attrs = { strides: 2, pad: 'same', dataFormat: 'NHWC', dilations: 1, dimRoundingMode: undefined };
   for (const layer of LAYERS) {
     const [kh, kw, c, oc] = layer.filter;
@@ -138,12 +177,11 @@ function benchConvolutions(): void {
     console.log(layer.name);
     for (const k of cases) {
       const original = stockWasmKernel(k.func);
-      const ours = () => timeOnce(k.im2col ? im2colConv2D : kernel(k.func), k.inputs, k.attrs);
       // The stock Conv2DBackpropInput takes ~0.3 s at the big shape: timed twice, not REPS times.
-      const [ms] = timeAlternately(ours);
+      const [ms, one, all] = timeThreaded(k.im2col ? im2colConv2D : kernel(k.func), k.inputs, k.attrs);
       const stockMs = original ? Math.min(timeOnce(original.kernelFunc, k.inputs, k.attrs), timeOnce(original.kernelFunc, k.inputs, k.attrs)) : NaN;
       const cells = original ? [stockMs.toFixed(2), gflops(flops, stockMs).toFixed(1), `${(stockMs / ms).toFixed(2)}×`] : ['missing', '', ''];
-      console.log(row([`  ${k.name}`, ms.toFixed(2), gflops(flops, ms).toFixed(1), ...cells], 36));
+      console.log(row([`  ${k.name}`, ms.toFixed(2), gflops(flops, ms).toFixed(1), ...cells, ...wallCells(one, all)], 36));
     }
   }
 }
@@ -190,6 +228,28 @@ async function benchStep(configPath: string): Promise<void> {
     console.log(
       `\n${path.basename(configPath)}, batch ${batch}: one step in ${Math.min(...cpus).toFixed(1)} ms CPU (${rate(Math.min(...cpus))} samples/s), wall best ${Math.min(...walls).toFixed(1)} ms, median ${median(walls).toFixed(1)} ms`,
     );
+    const pool = poolOf();
+    if (pool && pool.size > 1) {
+      // The same steps on one thread and on all, alternately, by the wall clock.
+      const byThreads = new Map<number, number[]>([
+        [1, []],
+        [pool.size, []],
+      ]);
+      for (let i = 0; i < Math.max(REPS, 5); i++) {
+        for (const [threads, times] of byThreads) {
+          pool.setLanes(threads);
+          const wall = performance.now();
+          await gan.step(false);
+          times.push(performance.now() - wall);
+        }
+      }
+      pool.setLanes(pool.size);
+      const cells = [...byThreads].map(
+        ([threads, times]) =>
+          `${threads} thread(s) best ${Math.min(...times).toFixed(1)} ms (${rate(Math.min(...times))} samples/s), median ${median(times).toFixed(1)} ms`,
+      );
+      console.log(`wall, alternating: ${cells.join('; ')}`);
+    }
     // Per kernel, the least over several profiled steps (tf.profile times each kernel by the wall clock).
     const best = new Map<string, { ms: number; calls: number }>();
     let calls = 0;
@@ -221,7 +281,9 @@ async function benchStep(configPath: string): Promise<void> {
 
 void (async () => {
   await selectBackend('wasm');
-  console.log(`WASM kernels, best of ${REPS}; relaxed-SIMD FMA ${relaxedSimdAvailable() ? 'on' : 'off'}`);
+  console.log(
+    `WASM kernels, best of ${REPS}; relaxed-SIMD FMA ${relaxedSimdAvailable() ? 'on' : 'off'}; ${backendThreads()} thread(s) (GAN_WORKBENCH_THREADS)`,
+  );
   benchMatMul();
   benchConvolutions();
   benchElementwise();
