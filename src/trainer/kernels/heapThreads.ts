@@ -45,7 +45,7 @@ export interface Lane {
   readonly simd: HeapSimd;
 }
 
-/** Calls per control block: 6,553 a batch; longer plans go in several batches. */
+/** Calls a control block holds (2.6 MB of SharedArrayBuffer a worker); longer plans go in several batches. */
 const CAPACITY = 1 << 16;
 /** How long a thread polls for work (a worker) or for a worker to finish (the main thread) before it sleeps. */
 const SPIN_MS = 0.05;
@@ -164,22 +164,29 @@ export class HeapThreads {
     const simd = heapSimd(memory);
     const modules = [gemm, simd].map((exports) => (exports ? moduleOf(exports) : undefined));
     if (!gemm || !simd || modules.some((m) => !m)) return null;
-    const entry = workerEntry();
     const slots: WorkerSlot[] = [];
     try {
+      const entry = workerEntry();
       for (let i = 1; i < threads; i++) {
         const control = new SharedArrayBuffer(4 * (CONTROL.header + STRIDE * CAPACITY));
         const data: WorkerData = { memory, modules: modules as WebAssembly.Module[], control, spinMs: SPIN_MS };
         const worker = new Worker(entry.file, { eval: entry.eval, workerData: data, name: `gan-workbench heap thread ${i}` });
         slots.push({ worker, control: new Int32Array(control), sequence: 0 });
         await new Promise<void>((resolve, reject) => {
-          worker.once('message', () => resolve());
+          const started = () => {
+            worker.off('error', reject);
+            worker.off('exit', exited);
+            resolve();
+          };
+          const exited = (code: number) => reject(new Error(`heap worker exited with code ${code} while starting`));
+          worker.once('message', started);
           worker.once('error', reject);
-          worker.once('exit', (code) => reject(new Error(`heap worker exited with code ${code} while starting`)));
+          worker.once('exit', exited);
         });
-        worker.removeAllListeners();
-        // Never keeps the process alive; an error after start (there is no JS in it that can throw) is ignored.
+        // Its loop catches whatever a call throws and reports it through the control block, so
+        // nothing is expected here; a listener keeps an unexpected error from ending the process.
         worker.on('error', () => {});
+        // Never keeps the process alive.
         worker.unref();
       }
     } catch {
@@ -220,8 +227,9 @@ export class HeapThreads {
    * addresses; then all lanes run at once. With `lanes` = 1, work runs directly.
    */
   run(work: (lane: Lane) => void, lanes = this.active): void {
+    if (this.running) throw new Error('HeapThreads.run: a plan may only record calls, not run another plan');
     const n = Math.max(1, Math.min(lanes, this.active));
-    if (n === 1 || this.running) {
+    if (n === 1) {
       work(this.direct);
       return;
     }
