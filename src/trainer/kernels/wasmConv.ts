@@ -300,8 +300,9 @@ export const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => 
 // ---------------------------------------------------------------------------------------------
 // The heap-GEMM paths: the filter (or dy) packed once, each batch slice's columns built into a
 // buffer that stays in cache and multiplied straight into the output (or, for dx, scattered back
-// from there). The paths above remain for matrices the GEMM does not take (an output width that
-// is not a multiple of 4) and heaps without SIMD.
+// from there), split across the heap's worker threads where there are any (heapThreads.ts). The
+// paths above remain for matrices the GEMM does not take (an output width that is not a multiple
+// of 4) and heaps without SIMD, on one thread.
 
 /** The heap GEMM, where it and the SIMD data movement the heap-GEMM paths use both run. */
 function gemmOf(backend: WasmBackend): HeapGemm | null {
