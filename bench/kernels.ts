@@ -10,7 +10,7 @@
  * time does not. Step figures give both. With worker threads (GAN_WORKBENCH_THREADS, default the
  * machine's cores; src/trainer/kernels/heapThreads.ts) CPU time adds up every thread's, so the
  * threaded kernels are also timed by the wall clock on all threads against one thread, alternately;
- * those figures need the cores free of other work to mean anything.
+ * those figures ("wall 1 th", "wall N th") need the cores free of other work to mean anything.
  */
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -102,7 +102,7 @@ function benchMatMul(): void {
   if (!stock) throw new Error('the stock BatchMatMul was not kept');
   console.log(`\nBatchMatMul, fresh B every call: the heap GEMM (${relaxedSimdAvailable() ? 'with' : 'without'} FMA) vs the stock XNNPACK kernel (CPU ms)`);
   const threads = backendThreads();
-  const wallHeader = threads > 1 ? ['1 thr wall', `${threads} thr wall`, 'speed-up'] : [];
+  const wallHeader = threads > 1 ? ['wall 1 th', `wall ${threads} th`, 'speed-up'] : [];
   console.log(row(['product m×k·k×n', 'heap ms', 'GFLOP/s', 'stock ms', 'GFLOP/s', 'speed-up', ...wallHeader], 44));
   const cases: [string, number, number, number][] = [
     ['MLP G layer 100×400·400×400', 100, 400, 400],
@@ -151,7 +151,7 @@ const LAYERS: Layer[] = [
 function benchConvolutions(): void {
   console.log(`\nConvolution kernels, batch ${BATCH} (CPU ms; "stock" = tfjs-backend-wasm's own kernel)`);
   const threads = backendThreads();
-  const wallHeader = threads > 1 ? ['1 thr wall', `${threads} thr wall`, 'speed-up'] : [];
+  const wallHeader = threads > 1 ? ['wall 1 th', `wall ${threads} th`, 'speed-up'] : [];
   console.log(row(['kernel', 'ms', 'GFLOP/s', 'stock ms', 'GFLOP/s', 'speed-up', ...wallHeader], 36));
   const attrs = { strides: 2, pad: 'same', dataFormat: 'NHWC', dilations: 1, dimRoundingMode: undefined };
   for (const layer of LAYERS) {
