@@ -190,26 +190,53 @@ describe('heap worker threads', () => {
     tf.dispose([big, a, b]);
   });
 
-  it('run plans longer than a control block holds, and report a call that traps without losing the pool', () => {
+  it('run a plan too long for the control block on this thread, and report a task that traps without losing the pool', () => {
     const wasm = heap();
     const floats = 70_000;
     const at = wasm._malloc(4 * floats);
     try {
       wasm.HEAPF32.fill(1, at / 4, at / 4 + floats);
-      // Lane 1 zeroes every float one call each (more calls than one hand-over takes); lanes 0 and 2 nothing.
+      // Task 1 zeroes every float one call each: more calls than the control block holds.
+      const before = pool.parallelRuns;
       pool.run((lane) => {
         if (lane.index === 1) for (let i = 0; i < floats; i++) lane.simd.zero(at + 4 * i, 4);
       }, 3);
+      assert.equal(pool.parallelRuns, before, 'ran on this thread');
       assert.ok(wasm.HEAPF32.subarray(at / 4, at / 4 + floats).every((v) => v === 0));
-      assert.throws(
-        () =>
-          pool.run((lane) => {
-            if (lane.index === 2) lane.simd.zero(memory.buffer.byteLength - 8, 64);
-          }, 3),
-        /heap worker thread failed: .*out of bounds/,
-      );
-      // Still there.
-      pool.run((lane) => lane.simd.zero(at + 4 * lane.index, 4), 3);
+      // Whichever thread takes the trapping task, the run waits for the others and throws.
+      for (let trial = 0; trial < 20; trial++) {
+        wasm.HEAPF32.fill(1, at / 4, at / 4 + 64);
+        assert.throws(
+          () =>
+            pool.run((lane) => {
+              if (lane.index === 5) lane.simd.zero(memory.buffer.byteLength - 8, 64);
+              else lane.simd.zero(at + 4 * lane.index, 4);
+            }, 12),
+          /heap kernel failed: (heap worker thread: )?.*out of bounds/,
+        );
+      }
+      // Still there, every task run once.
+      wasm.HEAPF32.fill(1, at / 4, at / 4 + 64);
+      pool.run((lane) => lane.simd.zero(at + 4 * lane.index, 4), 12);
+      assert.deepEqual(Array.from(wasm.HEAPF32.subarray(at / 4, at / 4 + 13)), [...new Array<number>(12).fill(0), 1]);
+    } finally {
+      wasm._free(at);
+    }
+  });
+
+  it('take tasks on every thread, each task once, many times over', () => {
+    const wasm = heap();
+    const tasks = 64;
+    const at = wasm._malloc(4 * tasks);
+    try {
+      for (let round = 0; round < 200; round++) {
+        wasm.HEAPF32.fill(1, at / 4, at / 4 + tasks);
+        pool.run((lane) => lane.simd.zero(at + 4 * lane.index, 4), tasks);
+        assert.ok(
+          wasm.HEAPF32.subarray(at / 4, at / 4 + tasks).every((v) => v === 0),
+          `round ${round}`,
+        );
+      }
     } finally {
       wasm._free(at);
     }

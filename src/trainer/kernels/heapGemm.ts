@@ -462,17 +462,17 @@ function runs(units: number, parts: number): [number, number][] {
 }
 
 /**
- * C[m][n] split between up to `lanes` threads: by columns in whole 12-wide panels (each lane packs
- * only its columns of B and reads all of A) or by rows in fours (each lane packs all of B),
- * whichever leaves the largest share smaller (columns on a tie), with at least two panels or eight
- * rows a lane; one share when neither has room. Every element of C is still summed by one lane
- * over the whole depth in the same order, so the result does not depend on the split.
+ * C[m][n] split in up to `columnTasks` shares by columns, in whole 12-wide panels (each share packs
+ * only its columns of B and reads all of A), or up to `rowTasks` shares by rows, in fours (each
+ * packs all of B), whichever leaves the largest share smaller (columns on a tie), with at least two
+ * panels or eight rows a share; one share when neither has room. Every element of C is still summed
+ * by one share over the whole depth in the same order, so the result does not depend on the split.
  */
-export function gemmShares(m: number, n: number, lanes: number): GemmShare[] {
+export function gemmShares(m: number, n: number, columnTasks: number, rowTasks = columnTasks): GemmShare[] {
   const panels = Math.ceil(n / PANEL);
   const quads = Math.ceil(m / 4);
-  const byColumns = Math.min(lanes, Math.floor(panels / 2));
-  const byRows = Math.min(lanes, Math.floor(quads / 2));
+  const byColumns = Math.min(columnTasks, Math.floor(panels / 2));
+  const byRows = Math.min(rowTasks, Math.floor(quads / 2));
   const columnShares = runs(panels, Math.max(1, byColumns)).map(([from, to]) => ({
     row: 0,
     rows: m,

@@ -7,18 +7,21 @@
  *
  * How: the backend's heap is a shared WebAssembly.Memory (sharedHeap.ts loads the SIMD build so),
  * each worker instantiates the same compiled kernel modules importing that very memory, and a
- * kernel splits its work into lanes, one per thread. A lane's work is *planned* on the main thread
- * first: `run(work)` calls `work(lane)` for every lane with stand-ins for the routines that only
- * record the calls (function number and i32 arguments). Then each worker's plan goes into its
- * control block (a SharedArrayBuffer), Atomics.notify wakes it, the main thread runs its own plan,
- * and Atomics.wait waits for the others. So a worker never allocates, never reads a tensor and
- * never runs JS of a kernel; everything a plan touches was allocated before it started, and the
- * main thread allocates nothing while the workers run (a heap that grew would be no harm: a
- * shared memory grows in place).
+ * kernel splits its work into tasks, each writing its own part of the output with its own scratch.
+ * The tasks are *planned* on the main thread first: `run(work, tasks)` calls `work(lane)` for
+ * every task with stand-ins for the routines that only record the calls (function number and i32
+ * arguments). The plan goes into the pool's control block (a SharedArrayBuffer), Atomics.notify
+ * wakes the workers, and every thread, the main one included, takes tasks from a shared cursor
+ * until none is left (heapControl.ts); the main thread then waits in Atomics.wait for the last to
+ * finish. A few tasks per thread let a thread that started late, or lost its core to other work
+ * on the machine, leave its share to the others instead of holding up the run. A worker never
+ * allocates, never reads a tensor and never runs JS of a kernel; everything a plan touches was
+ * allocated before it started, and the main thread allocates nothing while the workers run (a heap
+ * that grew would be no harm: a shared memory grows in place).
  *
- * Lanes write disjoint parts of the output and each output element is summed by one lane in the
+ * Tasks write disjoint parts of the output and each output element is summed by one task in the
  * same order as on one thread (kernels split C by rows or columns, never the depth), so results
- * are bit for bit those of one thread.
+ * are bit for bit those of one thread, whichever thread ran which task.
  *
  * The pool has `threads - 1` workers (GAN_WORKBENCH_THREADS, else the machine's available
  * parallelism); they are unref'd, so they never keep a process alive, and a process that exits
@@ -28,26 +31,25 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { CONTROL, STRIDE, spinUntil } from './heapControl';
-import type { WorkerData } from './heapControl';
+import { CAPACITY, CONTROL, CONTROL_BYTES, STRIDE, runTasks, spinUntil } from './heapControl';
+import type { Call, WorkerData } from './heapControl';
 import { heapGemm } from './heapGemm';
 import type { HeapGemm } from './heapGemm';
 import { heapSimd } from './heapSimd';
 import type { HeapSimd } from './heapSimd';
 import { isShared, moduleOf } from './wasmAssembler';
 
-/** One thread's share of a kernel: the routines it calls (recorded, on any lane but a direct one). */
+/** One task of a kernel: its number and the routines it calls (recorded for the pool, or the routines themselves). */
 export interface Lane {
-  /** 0 to lanes - 1; lane 0 runs on the main thread. */
+  /** 0 to lanes - 1. */
   readonly index: number;
+  /** Tasks in the run. */
   readonly lanes: number;
   readonly gemm: HeapGemm;
   readonly simd: HeapSimd;
 }
 
-/** Calls a control block holds (2.6 MB of SharedArrayBuffer a worker); longer plans go in several batches. */
-const CAPACITY = 1 << 16;
-/** How long a thread polls for work (a worker) or for a worker to finish (the main thread) before it sleeps. */
+/** How long a thread polls for work (a worker) or for the last task to finish (the main thread) before it sleeps. */
 const SPIN_MS = 0.05;
 /** At most this many threads (splits finer than this have too little work each at our sizes). */
 const MAX_THREADS = 16;
@@ -64,8 +66,6 @@ export function setParallelFlops(flops: number): number {
   return previous;
 }
 
-type Call = (...args: number[]) => void;
-
 /**
  * Threads to use: GAN_WORKBENCH_THREADS (1 = one thread, the heap not shared), else the machine's
  * available parallelism, at most MAX_THREADS.
@@ -77,28 +77,23 @@ export function configuredThreads(env: NodeJS.ProcessEnv = process.env): number 
   return Math.max(1, Math.min(cores, MAX_THREADS));
 }
 
-/** A plan of calls: function number and 9 arguments each, in a growable buffer. */
+/** A run's calls, STRIDE numbers each, and where each task's start, in growable buffers. */
 class Plan {
-  data = new Int32Array(STRIDE * 64);
-  calls = 0;
+  calls = new Int32Array(STRIDE * 256);
+  count = 0;
+  starts: number[] = [];
 
   push(fn: number, args: number[]): void {
-    if ((this.calls + 1) * STRIDE > this.data.length) {
-      const grown = new Int32Array(this.data.length * 2);
-      grown.set(this.data);
-      this.data = grown;
+    if ((this.count + 1) * STRIDE > this.calls.length) {
+      const grown = new Int32Array(this.calls.length * 2);
+      grown.set(this.calls);
+      this.calls = grown;
     }
-    const at = this.calls++ * STRIDE;
-    this.data[at] = fn;
-    for (let i = 0; i < args.length; i++) this.data[at + 1 + i] = args[i];
-    for (let i = args.length; i < STRIDE - 1; i++) this.data[at + 1 + i] = 0;
+    const at = this.count++ * STRIDE;
+    this.calls[at] = fn;
+    for (let i = 0; i < args.length; i++) this.calls[at + 1 + i] = args[i];
+    for (let i = args.length; i < STRIDE - 1; i++) this.calls[at + 1 + i] = 0;
   }
-}
-
-interface WorkerSlot {
-  worker: Worker;
-  control: Int32Array;
-  sequence: number;
 }
 
 /**
@@ -117,46 +112,41 @@ function workerEntry(): { file: string; eval: boolean } {
 export class HeapThreads {
   /** The exported functions of every module, numbered in order (the same numbering in the workers). */
   private readonly functions: Call[] = [];
-  /** Lane 0 calling the routines directly. */
-  private readonly direct: Lane;
-  private readonly recorders: { lane: Lane; plan: Plan }[] = [];
+  private readonly gemm: HeapGemm;
+  private readonly simd: HeapSimd;
+  private readonly plan = new Plan();
+  /** The routines as stand-ins that record into `plan`. */
+  private readonly recording: { gemm: HeapGemm; simd: HeapSimd };
+  private readonly control: Int32Array;
   private active: number;
   private running = false;
   private splits = 0;
 
   private constructor(
-    private readonly slots: WorkerSlot[],
+    private readonly workers: Worker[],
+    control: SharedArrayBuffer,
     gemm: HeapGemm,
     simd: HeapSimd,
   ) {
-    const modules = [gemm, simd];
-    this.direct = { index: 0, lanes: 1, gemm, simd };
-    for (const exports of modules) for (const name of Object.keys(exports)) this.functions.push((exports as unknown as Record<string, Call>)[name]);
-    for (let index = 0; index <= slots.length; index++) {
-      const plan = new Plan();
-      let fn = 0;
-      const [gemmRecorder, simdRecorder] = modules.map((exports) => {
-        const recorder: Record<string, Call> = {};
-        for (const name of Object.keys(exports)) {
-          const number = fn++;
-          recorder[name] = (...args: number[]) => plan.push(number, args);
-        }
-        return recorder;
-      });
-      const lane: Lane = {
-        index,
-        lanes: slots.length + 1,
-        gemm: gemmRecorder as unknown as HeapGemm,
-        simd: simdRecorder as unknown as HeapSimd,
-      };
-      this.recorders.push({ lane, plan });
-    }
-    this.active = slots.length + 1;
+    this.control = new Int32Array(control);
+    this.gemm = gemm;
+    this.simd = simd;
+    const recorders = [gemm, simd].map((exports) => {
+      const recorder: Record<string, Call> = {};
+      for (const name of Object.keys(exports)) {
+        const number = this.functions.length;
+        this.functions.push((exports as unknown as Record<string, Call>)[name]);
+        recorder[name] = (...args: number[]) => this.plan.push(number, args);
+      }
+      return recorder;
+    });
+    this.recording = { gemm: recorders[0] as unknown as HeapGemm, simd: recorders[1] as unknown as HeapSimd };
+    this.active = workers.length + 1;
   }
 
   /**
    * Starts `threads - 1` workers on a shared heap, or returns null when that cannot be (one thread
-   * asked for, a heap that is not shared, no SIMD routines, or a worker that failed to start).
+   * asked for, a heap that is not shared, no SIMD routines, or a worker that could not start).
    */
   static async start(memory: WebAssembly.Memory, threads: number): Promise<HeapThreads | null> {
     if (threads < 2 || !isShared(memory)) return null;
@@ -164,14 +154,14 @@ export class HeapThreads {
     const simd = heapSimd(memory);
     const modules = [gemm, simd].map((exports) => (exports ? moduleOf(exports) : undefined));
     if (!gemm || !simd || modules.some((m) => !m)) return null;
-    const slots: WorkerSlot[] = [];
+    const control = new SharedArrayBuffer(CONTROL_BYTES);
+    const workers: Worker[] = [];
     try {
       const entry = workerEntry();
-      for (let i = 1; i < threads; i++) {
-        const control = new SharedArrayBuffer(4 * (CONTROL.header + STRIDE * CAPACITY));
-        const data: WorkerData = { memory, modules: modules as WebAssembly.Module[], control, spinMs: SPIN_MS };
-        const worker = new Worker(entry.file, { eval: entry.eval, workerData: data, name: `gan-workbench heap thread ${i}` });
-        slots.push({ worker, control: new Int32Array(control), sequence: 0 });
+      for (let index = 0; index < Math.min(threads - 1, CONTROL.maxWorkers); index++) {
+        const data: WorkerData = { memory, modules: modules as WebAssembly.Module[], control, index, spinMs: SPIN_MS };
+        const worker = new Worker(entry.file, { eval: entry.eval, workerData: data, name: `gan-workbench heap thread ${index + 1}` });
+        workers.push(worker);
         await new Promise<void>((resolve, reject) => {
           const started = () => {
             worker.off('error', reject);
@@ -183,17 +173,17 @@ export class HeapThreads {
           worker.once('error', reject);
           worker.once('exit', exited);
         });
-        // Its loop catches whatever a call throws and reports it through the control block, so
+        // Its loop catches whatever a task throws and reports it through the control block, so
         // nothing is expected here; a listener keeps an unexpected error from ending the process.
         worker.on('error', () => {});
         // Never keeps the process alive.
         worker.unref();
       }
     } catch {
-      for (const slot of slots) void slot.worker.terminate();
+      for (const worker of workers) void worker.terminate();
       return null;
     }
-    return new HeapThreads(slots, gemm, simd);
+    return new HeapThreads(workers, control, gemm, simd);
   }
 
   /** Threads in use: the main one and its workers. */
@@ -208,12 +198,22 @@ export class HeapThreads {
 
   /** Threads the pool has. */
   get size(): number {
-    return this.slots.length + 1;
+    return this.workers.length + 1;
   }
 
   /** Threads a kernel of `flops` floating-point operations should use: all in use, or 1 for small work. */
   lanesFor(flops: number): number {
     return flops >= parallelFlops ? this.active : 1;
+  }
+
+  /**
+   * Tasks to split a kernel of `flops` into, at most `units` (its independent parts) and
+   * `perThread` a thread in use: 1 for small work or one thread. More tasks than threads let the
+   * threads even out; a task's fixed cost (its own packing of shared operands) sets `perThread`.
+   */
+  tasksFor(flops: number, units: number, perThread = 4): number {
+    const threads = this.lanesFor(flops);
+    return threads === 1 ? 1 : Math.max(1, Math.min(units, threads * perThread, CONTROL.maxTasks));
   }
 
   /** Uses only `threads` of the pool's threads (1: the main thread alone); tests compare the splits so. */
@@ -222,82 +222,62 @@ export class HeapThreads {
   }
 
   /**
-   * Runs a kernel's lanes on the pool: `work` is called once per lane on this thread, and must
-   * only call the lane's routines (whose calls are recorded, never run then) and compute
-   * addresses; then all lanes run at once. With `lanes` = 1, work runs directly.
+   * Runs a kernel's `tasks` tasks: `work` is called once per task on this thread, and must only
+   * call the lane's routines (whose calls are recorded, never run then) and compute addresses;
+   * then the threads in use run the tasks, each taking the next one left. With one task, or one
+   * thread in use, or a plan too long for the control block, the tasks run here one by one.
    */
-  run(work: (lane: Lane) => void, lanes = this.active): void {
+  run(work: (lane: Lane) => void, tasks: number): void {
     if (this.running) throw new Error('HeapThreads.run: a plan may only record calls, not run another plan');
-    const n = Math.max(1, Math.min(lanes, this.active));
-    if (n === 1) {
-      work(this.direct);
+    const direct = () => {
+      for (let index = 0; index < tasks; index++) work({ index, lanes: tasks, gemm: this.gemm, simd: this.simd });
+    };
+    if (tasks <= 1 || this.active === 1 || tasks > CONTROL.maxTasks) {
+      direct();
       return;
     }
     this.running = true;
-    this.splits++;
     try {
-      const used = this.recorders.slice(0, n);
-      for (const { lane, plan } of used) {
-        plan.calls = 0;
-        work({ ...lane, lanes: n });
+      const { plan, control } = this;
+      plan.count = 0;
+      plan.starts.length = 0;
+      for (let index = 0; index < tasks; index++) {
+        plan.starts.push(plan.count);
+        work({ index, lanes: tasks, ...this.recording });
       }
-      const offsets = used.map(() => 0);
-      for (let w = 1; w < n; w++) offsets[w] = this.post(this.slots[w - 1], used[w].plan, 0);
-      // Every worker is waited for, even after a failure: the caller frees what they work on.
-      let failure: unknown = null;
-      try {
-        this.replay(used[0].plan);
-      } catch (error) {
-        failure = error;
+      if (plan.count > CAPACITY) {
+        this.running = false;
+        direct();
+        return;
       }
-      for (let w = 1; w < n; w++) {
-        const slot = this.slots[w - 1];
-        const { plan } = used[w];
-        try {
-          this.wait(slot);
-          while (failure === null && offsets[w] < plan.calls) {
-            offsets[w] = this.post(slot, plan, offsets[w]);
-            this.wait(slot);
-          }
-        } catch (error) {
-          failure ??= error;
+      this.splits++;
+      // The previous run's cursor is spent (no task can be taken) until the new one is stored.
+      control.set(plan.calls.subarray(0, plan.count * STRIDE), CONTROL.calls);
+      for (let index = 0; index < tasks; index++) {
+        control[CONTROL.tasks + 2 * index] = plan.starts[index];
+        control[CONTROL.tasks + 2 * index + 1] = index + 1 < tasks ? plan.starts[index + 1] : plan.count;
+      }
+      control[CONTROL.failed] = 0;
+      control[CONTROL.messageLength] = 0;
+      Atomics.store(control, CONTROL.done, 0);
+      Atomics.store(control, CONTROL.cursor, tasks << 16);
+      for (let w = 0; w < Math.min(this.active - 1, tasks - 1); w++) {
+        Atomics.add(control, CONTROL.wake + w, 1);
+        Atomics.notify(control, CONTROL.wake + w);
+      }
+      runTasks(control, this.functions, '');
+      // Every task is waited for, even after a failure: the caller frees what they work on.
+      if (!spinUntil(() => Atomics.load(control, CONTROL.done) === tasks, SPIN_MS)) {
+        for (let done = Atomics.load(control, CONTROL.done); done !== tasks; done = Atomics.load(control, CONTROL.done)) {
+          Atomics.wait(control, CONTROL.done, done);
         }
       }
-      if (failure !== null) throw failure;
+      if (control[CONTROL.failed]) {
+        const text = String.fromCharCode(...control.subarray(CONTROL.message, CONTROL.message + control[CONTROL.messageLength]));
+        throw new Error(`heap kernel failed: ${text}`);
+      }
     } finally {
       this.running = false;
-    }
-  }
-
-  private replay(plan: Plan): void {
-    const { data } = plan;
-    for (let i = 0, at = 0; i < plan.calls; i++, at += STRIDE) {
-      this.functions[data[at]](data[at + 1], data[at + 2], data[at + 3], data[at + 4], data[at + 5], data[at + 6], data[at + 7], data[at + 8], data[at + 9]);
-    }
-  }
-
-  /** Hands calls [from, from + CAPACITY) of a plan to a worker; returns where the next batch starts. */
-  private post(slot: WorkerSlot, plan: Plan, from: number): number {
-    const to = Math.min(plan.calls, from + CAPACITY);
-    slot.control.set(plan.data.subarray(from * STRIDE, to * STRIDE), CONTROL.header);
-    slot.control[CONTROL.count] = to - from;
-    slot.sequence = (slot.sequence + 1) | 0;
-    Atomics.store(slot.control, CONTROL.sequence, slot.sequence);
-    Atomics.notify(slot.control, CONTROL.sequence);
-    return to;
-  }
-
-  private wait(slot: WorkerSlot): void {
-    const { control, sequence } = slot;
-    if (!spinUntil(() => Atomics.load(control, CONTROL.done) === sequence, SPIN_MS)) {
-      for (let done = Atomics.load(control, CONTROL.done); done !== sequence; done = Atomics.load(control, CONTROL.done)) {
-        Atomics.wait(control, CONTROL.done, done);
-      }
-    }
-    if (control[CONTROL.failed]) {
-      control[CONTROL.failed] = 0;
-      const text = String.fromCharCode(...control.subarray(CONTROL.message, CONTROL.message + control[CONTROL.messageLength]));
-      throw new Error(`heap worker thread failed: ${text}`);
     }
   }
 }

@@ -316,16 +316,17 @@ function runs(units: number, parts: number): [number, number][] {
 }
 
 /**
- * The pool and how many of its threads a convolution gets (heapThreads.ts): at most one per
- * independent unit of work (batch items, filter taps or column quads), 1 and no pool for small work.
+ * The pool and how many tasks a convolution is split into (heapThreads.ts): at most `perThread`
+ * a thread and one per independent unit of work (batch items, filter taps or column quads); 1 and
+ * no pool for small work or one thread.
  */
-function threadsFor(l: Lowering, units: number): { pool: HeapThreads | null; lanes: number } {
+function tasksFor(l: Lowering, units: number, perThread: number): { pool: HeapThreads | null; lanes: number } {
   const pool = heapThreads(l.backend.wasm.asm?.memory);
-  const lanes = pool ? Math.min(pool.lanesFor(2 * l.g.batch * l.positionsPerItem * l.depth * l.outChannels), units) : 1;
+  const lanes = pool ? pool.tasksFor(2 * l.g.batch * l.positionsPerItem * l.depth * l.outChannels, units, perThread) : 1;
   return { pool: lanes > 1 ? pool : null, lanes };
 }
 
-/** Runs work for each lane: on the pool, or directly on this thread with the routines themselves. */
+/** Runs each task: on the pool, or directly on this thread with the routines themselves. */
 function runLanes(pool: HeapThreads | null, lanes: number, g: HeapGemm, simd: HeapSimd, work: (lane: Lane) => void): void {
   if (pool) pool.run(work, lanes);
   else work({ index: 0, lanes: 1, gemm: g, simd });
@@ -339,14 +340,14 @@ function simdOf(l: Lowering): HeapSimd {
 }
 
 /**
- * y = im2col(x)·filter, a slice at a time (a 1×1 convolution multiplies x itself). Lanes take
+ * y = im2col(x)·filter, a slice at a time (a 1×1 convolution multiplies x itself). Tasks take
  * contiguous runs of batch items, each with its own column buffer.
  */
 function gemmConv2D(l: Lowering, g: HeapGemm, x: TensorInfo, filter: TensorInfo): TensorInfo {
   const { depth, outChannels, positionsPerItem } = l;
   if (l.g.batch === 0) return l.zeros(l.info.outShape);
   const simd = simdOf(l);
-  const { pool, lanes } = threadsFor(l, l.g.batch);
+  const { pool, lanes } = tasksFor(l, l.g.batch, 4);
   const panels = l.make([depth * outChannels]);
   packAll(g, l.bytes(filter), depth, outChannels, l.bytes(panels));
   const y = l.make(l.info.outShape);
@@ -379,12 +380,12 @@ function gemmConv2D(l: Lowering, g: HeapGemm, x: TensorInfo, filter: TensorInfo)
   return reshaped(y, l.info.outShape);
 }
 
-/** dx = col2im(dy·filterᵀ), a slice at a time; lanes take contiguous runs of batch items. */
+/** dx = col2im(dy·filterᵀ), a slice at a time; tasks take contiguous runs of batch items. */
 function gemmBackpropInput(l: Lowering, g: HeapGemm, dy: TensorInfo, filter: TensorInfo): TensorInfo {
   const { depth, outChannels, positionsPerItem } = l;
   if (l.g.batch === 0) return l.zeros(l.info.inShape);
   const simd = simdOf(l);
-  const { pool, lanes } = threadsFor(l, l.g.batch);
+  const { pool, lanes } = tasksFor(l, l.g.batch, 4);
   const filterT = l.make([outChannels, depth]);
   l.mover.transpose(l.offset(filter), l.offset(filterT), depth, outChannels);
   const panels = l.make([outChannels * depth]);
@@ -425,12 +426,12 @@ function gemmBackpropInput(l: Lowering, g: HeapGemm, dy: TensorInfo, filter: Ten
 /**
  * dW = Σ over slices of columnsᵀ·dy, accumulated in place. With input channels in fours the
  * transposed column matrix is gathered directly (heapSimd's gatherTransposed, its rows padded to a
- * multiple of 4 positions so the gather needs no ragged tail) and multiplied as is; lanes then take
+ * multiple of 4 positions so the gather needs no ragged tail) and multiplied as is; tasks then take
  * runs of filter taps, i.e. rows of dW, each gathering only its taps' rows. Otherwise the plain
  * im2col matrix is built and the GEMM reads it transposed, which beats gathering it transposed in
- * two passes (1-channel images: 1.0 ms vs 1.2-2.3); lanes then take columns of dW. (Reading a
+ * two passes (1-channel images: 1.0 ms vs 1.2-2.3); tasks then take columns of dW. (Reading a
  * 1024-deep column matrix transposed strides 4 KiB between rows, which thrashes L1: 23 ms vs 20.5.)
- * Either way each element of dW is summed over the slices in order by one lane, as on one thread.
+ * Either way each element of dW is summed over the slices in order by one task, as on one thread.
  */
 function gemmBackpropFilter(l: Lowering, g: HeapGemm, x: TensorInfo, dy: TensorInfo, filterShape: Shape4): TensorInfo {
   const { depth, outChannels, positionsPerItem } = l;
@@ -441,7 +442,8 @@ function gemmBackpropFilter(l: Lowering, g: HeapGemm, x: TensorInfo, dy: TensorI
   const sliceDy = (start: number) => l.bytes(dy, start * positionsPerItem * outChannels);
   if (channels % 4 === 0) {
     const taps = l.g.filterHeight * l.g.filterWidth;
-    const { pool, lanes } = threadsFor(l, taps);
+    // (Each task packs every slice's dy for itself: few tasks a thread.)
+    const { pool, lanes } = tasksFor(l, taps, 2);
     const stride = 4 * Math.ceil((l.slice * positionsPerItem) / 4);
     const tapRuns = runs(taps, lanes);
     const columnFloats = Math.max(...tapRuns.map(([from, to]) => (to - from) * channels)) * stride;
@@ -478,7 +480,7 @@ function gemmBackpropFilter(l: Lowering, g: HeapGemm, x: TensorInfo, dy: TensorI
     l.free(columns, panels);
     return reshaped(dw, filterShape);
   }
-  const { pool, lanes } = threadsFor(l, outChannels / 4);
+  const { pool, lanes } = tasksFor(l, outChannels / 4, 2);
   const quads = runs(outChannels / 4, lanes);
   const columns = l.make([l.slice * positionsPerItem, depth]);
   const panelFloats = l.slice * positionsPerItem * outChannels;

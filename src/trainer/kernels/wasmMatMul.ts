@@ -69,8 +69,10 @@ function heapMatMul(backend: WasmBackend, a: TensorInfo, b: TensorInfo, transpos
   const n4 = 4 * Math.ceil(n / 4);
   // On several threads when the product is big enough to pay for the hand-over (heapThreads.ts).
   const pool = heapThreads(memory);
-  const lanes = pool ? pool.lanesFor(2 * batch * m * n4 * k) : 1;
-  const shares = lanes > 1 ? gemmShares(m, n4, lanes) : [{ row: 0, rows: m, column: 0, columns: n4 }];
+  // Up to 4 tasks a thread by columns (each packs only its columns of B), 1 by rows (each packs all of B).
+  const flops = 2 * batch * m * n4 * k;
+  const [byColumns, byRows] = pool ? [pool.tasksFor(flops, Infinity, 4), pool.tasksFor(flops, Infinity, 1)] : [1, 1];
+  const shares = byColumns > 1 ? gemmShares(m, n4, byColumns, byRows) : [{ row: 0, rows: m, column: 0, columns: n4 }];
   const scratch = shares.map((share) => panelFloats(share.columns, k));
   const out = backend.makeOutput([...outer, m, n], 'float32');
   const panels = backend.makeOutput([scratch.reduce((a, b) => a + b, 0)], 'float32');
