@@ -158,9 +158,12 @@ describe('heap worker threads', () => {
       cases.push(['conv 28×28×1 → 14×14×64', () => tf.conv2d(img, f1, 2, 'same')]);
       cases.push(['convT 14×14×64 → 28×28×1', () => tf.conv2dTranspose(dy1, f1, [64, 28, 28, 1], 2, 'same')]);
       cases.push(['conv dW, 1 channel', filterGrad(img, dy1, [4, 4, 1, 64])]);
+      const workerTasks = pool.workerTasks;
       for (const [what, f] of cases) {
         assertSplits(pool, () => onThreadCounts(pool, [1, 2, 3], () => [tf.tidy(() => f().dataSync() as Float32Array)], what), what);
       }
+      // (Which thread takes which task varies from run to run; over all these, the workers took some.)
+      assert.ok(pool.workerTasks > workerTasks, 'no task ran on a worker');
       assert.ok(relaxedSimdAvailable() || process.env.GAN_WORKBENCH_WASM_FMA === '0', 'relaxed SIMD expected on Node 20');
     } finally {
       setParallelFlops(previous);

@@ -75,11 +75,13 @@ export function takeTask(control: Int32Array): number {
 }
 
 /**
- * Takes and runs tasks until none is left. A task that throws marks the run failed with its
- * message (`prefix` first); the tasks taken after that are skipped. Every task taken counts as done.
+ * Takes and runs tasks until none is left; returns how many it took. A task that throws marks the
+ * run failed with its message (`prefix` first); the tasks taken after that are skipped. Every task
+ * taken counts as done.
  */
-export function runTasks(control: Int32Array, functions: Call[], prefix: string): void {
-  for (let task = takeTask(control); task >= 0; task = takeTask(control)) {
+export function runTasks(control: Int32Array, functions: Call[], prefix: string): number {
+  let taken = 0;
+  for (let task = takeTask(control); task >= 0; task = takeTask(control), taken++) {
     try {
       if (!Atomics.load(control, CONTROL.failed)) {
         const [first, end] = [control[CONTROL.tasks + 2 * task], control[CONTROL.tasks + 2 * task + 1]];
@@ -107,4 +109,5 @@ export function runTasks(control: Int32Array, functions: Call[], prefix: string)
       if (Atomics.add(control, CONTROL.done, 1) + 1 === control[CONTROL.cursor] >>> 16) Atomics.notify(control, CONTROL.done);
     }
   }
+  return taken;
 }

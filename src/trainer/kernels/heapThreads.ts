@@ -121,6 +121,7 @@ export class HeapThreads {
   private active: number;
   private running = false;
   private splits = 0;
+  private byWorkers = 0;
 
   private constructor(
     private readonly workers: Worker[],
@@ -196,6 +197,11 @@ export class HeapThreads {
     return this.splits;
   }
 
+  /** How many tasks the workers (not the main thread) ran so far (tests check that they do). */
+  get workerTasks(): number {
+    return this.byWorkers;
+  }
+
   /** Threads the pool has. */
   get size(): number {
     return this.workers.length + 1;
@@ -265,13 +271,14 @@ export class HeapThreads {
         Atomics.add(control, CONTROL.wake + w, 1);
         Atomics.notify(control, CONTROL.wake + w);
       }
-      runTasks(control, this.functions, '');
+      const ownTasks = runTasks(control, this.functions, '');
       // Every task is waited for, even after a failure: the caller frees what they work on.
       if (!spinUntil(() => Atomics.load(control, CONTROL.done) === tasks, SPIN_MS)) {
         for (let done = Atomics.load(control, CONTROL.done); done !== tasks; done = Atomics.load(control, CONTROL.done)) {
           Atomics.wait(control, CONTROL.done, done);
         }
       }
+      this.byWorkers += tasks - ownTasks;
       if (control[CONTROL.failed]) {
         const text = String.fromCharCode(...control.subarray(CONTROL.message, CONTROL.message + control[CONTROL.messageLength]));
         throw new Error(`heap kernel failed: ${text}`);
