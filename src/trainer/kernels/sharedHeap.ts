@@ -80,8 +80,10 @@ export function withSharedMemory(binary: Uint8Array): Uint8Array<ArrayBuffer> | 
  * a data: URL. Then the caller loads the backend as it was, single-threaded.
  */
 export async function sharedHeapWasmPaths(directory: string, flags: { simd: boolean; threads: boolean }): Promise<Record<string, string> | null> {
-  if (!flags.simd || flags.threads || typeof fetch !== 'function') return null;
+  if (!flags.simd || flags.threads || typeof fetch !== 'function' || typeof SharedArrayBuffer === 'undefined') return null;
   try {
+    // A backend that then failed to load could not be loaded again (tfjs refuses a second init): try a shared memory first.
+    if (!(new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true }).buffer instanceof SharedArrayBuffer)) return null;
     const shared = withSharedMemory(readFileSync(path.join(directory, SIMD_BINARY)));
     if (!shared || !WebAssembly.validate(shared)) return null;
     const url = `data:application/wasm;base64,${Buffer.from(shared).toString('base64')}`;
