@@ -16,7 +16,7 @@ describe('GAN: Start GAN run in a real VS Code', () => {
     await cp(path.join(ROOT, 'examples'), workspace, { recursive: true });
     // Written before VS Code starts, so Quick Open's file index has it.
     const text = (await readFile(path.join(workspace, 'ring8.gan.json'), 'utf8'))
-      .replace('"batchSize": 100', '"batchSize": -5')
+      .replace('"batchSize": 200', '"batchSize": -5')
       .replace('"name": "ring8"', '"name": "broken"');
     await writeFile(path.join(workspace, 'broken.gan.json'), text);
     vscode = await VsCode.launch({ workspace });

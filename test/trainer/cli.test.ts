@@ -115,8 +115,8 @@ describe('gan-workbench CLI', () => {
     const runs = path.join(work, 'runs-bad');
     const file = path.join(work, 'bad.gan.json');
     const text = (await readFile(path.join(ROOT, 'examples', 'ring8.gan.json'), 'utf8'))
-      .replace('"batchSize": 100', '"batchSize": -5')
-      .replace('"width": 200', '"width": "wide"')
+      .replace('"batchSize": 200', '"batchSize": -5')
+      .replace(/("discriminator": \{[^}]*?"width": )128/, '$1"wide"')
       .replace('"seed": 1,', '"seed": 1, "colour": "red",');
     await writeFile(file, text);
     const result = await cli(['train', file, '--out', runs], work).done;
