@@ -7,6 +7,7 @@ import { initSchema, layerSchema } from './layersConfig';
 import { packingConfigProblems, packingTrainingProblems, packSchema, unrollStepsSchema } from './packingConfig';
 import { semiSupervisedProblems, semiSupervisedSchema } from './semiSupervisedConfig';
 import { progressiveNetworkSchema, progressiveProblems, progressiveTrainingSchema } from './progressiveConfig';
+import { samplingProblems, samplingSchema } from './samplingConfig';
 
 /** More distinct values than this in a categorical CSV column (data.categorical) is a numeric or free-text column named by mistake. */
 export const MAX_CATEGORIES = 64;
@@ -659,6 +660,7 @@ const ganConfigObjectSchema = z
       keepCheckpoints: 3,
       evaluationSamples: 1000,
     }),
+    sampling: samplingSchema.optional(),
   })
   .superRefine((config, ctx) => {
     // Runs on partly invalid values too: look only at what parsed.
@@ -676,6 +678,7 @@ const ganConfigObjectSchema = z
     packingConfigProblems(config, ctx);
     semiSupervisedProblems(config, ctx);
     progressiveProblems(config, ctx);
+    samplingProblems(config, ctx);
     if (!conditional) return;
     const unlabelled =
       data?.type === 'csv' && data.labelColumn === undefined

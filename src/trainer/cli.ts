@@ -33,14 +33,15 @@ const USAGE = `Usage:
   gan-workbench train --resume <run-dir> [--steps N] [--backend …]
   gan-workbench train --fork <run-dir> [--from-step K] [config.gan.json] [--set field.path=value …] [--steps N]
       --set changes one config field, e.g. --set generator.optimizer.learningRate=1e-4 (repeatable)
-  gan-workbench sample <run-dir> [--n N] [--step latest|K] [--out file.json|grid.png] [--seed S] [--class C …]
+  gan-workbench sample <run-dir> [--n N] [--step latest|K] [--out file.json|grid.png] [--seed S] [--class C …] [--no-rejection]
       file.json: one flat row per sample (pixels in [-1, 1], row-major HWC, for images; [x, y] for 2-D data;
       one value a column for CSV data, a data.categorical column's value its category name, e.g. [0.3, "spam"])
       conditional runs draw every class in equal blocks, or only the classes --class names (repeatable, or
       C1,C2; C is a class name: the digit, the mode index, the sub-folder or the labelColumn value), and
       --out x.json also writes x.labels.json: {"labels": [class index of each row], "classNames": [...]}
       (row i is of class classNames[labels[i]]; for the digits the index is the digit); a .png grid gives
-      each class its own row when N is a multiple of the number of classes
+      each class its own row when N is a multiple of the number of classes; a run whose config sets
+      sampling.rejection "discriminator" keeps G's draws by D (Azadi et al. 2019), --no-rejection: G alone
   gan-workbench export <run-dir> --format tfjs|tensorboard|png [--out dir] [--step latest|K]
       tfjs: the generator as a TensorFlow.js Layers model (model.json + weights)
       tensorboard: event files with the losses, D(x)/D(G(z)) histograms and samples
@@ -155,6 +156,13 @@ function printSummary(result: TrainResult, stream: NodeJS.WriteStream): void {
       `  modes        ${q.modesCovered}/${q.modeCount} covered, ${(100 * q.highQuality).toFixed(1)}% high-quality samples (PacGAN protocol, fixed-noise samples)`,
     );
   }
+  if (result.rejectedQuality) {
+    const q = result.rejectedQuality;
+    lines.push(
+      `  sampled      ${q.modesCovered}/${q.modeCount} covered, ${(100 * q.highQuality).toFixed(1)}% high-quality samples, mode KL ${q.reverseKl.toFixed(4)}` +
+        ` (G's draws kept by D, sampling.rejection; ${(100 * q.acceptanceRate).toFixed(1)}% kept: what \`gan-workbench sample\` gives)`,
+    );
+  }
   lines.push(`  run dir      ${result.runDir}`);
   if (result.status === 'stopped') lines.push(`  continue     gan-workbench train --resume ${result.runDir}`);
   // A diverged run keeps its last finite checkpoint: fork from it with lower rates (the divergence alert says what else helps).
@@ -238,6 +246,7 @@ async function sampleCommand(args: string[]): Promise<number> {
       seed: { type: 'string' },
       backend: { type: 'string' },
       class: { type: 'string', multiple: true },
+      'no-rejection': { type: 'boolean' },
     },
   });
   if (positionals.length !== 1) throw new UsageError('sample needs one run directory');
@@ -252,8 +261,14 @@ async function sampleCommand(args: string[]): Promise<number> {
     seed: integerOption(values.seed, 'seed', 0) ?? 0,
     backend: backendOption(values.backend),
     classes,
+    rejection: !values['no-rejection'],
     warn: (message) => process.stderr.write(`warning: ${message}\n`),
   });
+  if (result.acceptanceRate !== null) {
+    process.stderr.write(
+      `discriminator rejection sampling (the run's sampling.rejection): kept ${(100 * result.acceptanceRate).toFixed(1)}% of G's draws (--no-rejection: G alone)\n`,
+    );
+  }
   const isImage = result.shape.length === 3;
   const count = result.samples.length;
   if (values.out?.endsWith('.png')) {

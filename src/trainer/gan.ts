@@ -489,6 +489,24 @@ export class Gan {
     }
   }
 
+  /**
+   * D's raw output (its logit: σ of it is the probability that a row is real, under the cross-entropy cost) on rows in
+   * model space, as generate returns them, in inference mode; a conditional GAN judges each row with its class.
+   */
+  async discriminate(rows: Float32Array, count: number, labels?: ArrayLike<number>): Promise<Float32Array> {
+    const y = this.oneHot(labels);
+    const x = tf.tensor2d(rows, [count, rows.length / count]);
+    try {
+      const out = this.discriminator.apply(x, false, y);
+      const values = (await out.data()) as Float32Array;
+      out.dispose();
+      return values;
+    } finally {
+      x.dispose();
+      y?.dispose();
+    }
+  }
+
   dispose(): void {
     this.generator.dispose();
     this.discriminator.dispose();

@@ -11,6 +11,7 @@ import type { GanConfig } from '../protocol/config';
 import { Gan } from './gan';
 import { blockLabels } from './conditioning';
 import { Random } from './random';
+import { rejectionSample } from './rejection';
 
 export class SampleError extends Error {}
 
@@ -25,6 +26,8 @@ export interface SampleOptions {
    * the mode index, the sub-folder or labelColumn value), in equal shares; all classes when absent.
    */
   classes?: readonly string[];
+  /** false: G alone even when the run's config asks for sampling.rejection "discriminator" (`--no-rejection`). */
+  rejection?: boolean;
   warn?(message: string): void;
 }
 
@@ -39,6 +42,8 @@ export interface SampleResult {
   classNames: string[] | null;
   /** Categorical CSV columns: what each value of a row is (a categorical column's value is its category's index). */
   columns: SampleColumn[] | null;
+  /** Discriminator rejection sampling: the share of G's draws kept; null when G was sampled alone. */
+  acceptanceRate: number | null;
 }
 
 /** Rows with each categorical column's index replaced by its category's name, e.g. [0.3, "spam", "yes"]. */
@@ -117,7 +122,7 @@ export async function restoreRun(
  * which class each row is.
  */
 export async function sampleRun(options: SampleOptions): Promise<SampleResult> {
-  const { gan, data, step, dispose } = await restoreRun(options, (message) => new SampleError(message));
+  const { gan, data, step, config, dispose } = await restoreRun(options, (message) => new SampleError(message));
   try {
     const fail = (message: string) => new SampleError(message);
     if (options.classes?.length && !gan.classes) {
@@ -127,13 +132,20 @@ export async function sampleRun(options: SampleOptions): Promise<SampleResult> {
     const labels = gan.classes ? blockLabels(options.count, wanted) : null;
     const rows: number[][] = [];
     const random = new Random(`sample:${options.seed}`);
+    const width = dataSpaceWidth(data);
+    let acceptanceRate: number | null = null;
+    if (config.sampling?.rejection === 'discriminator' && options.rejection !== false) {
+      const kept = await rejectionSample(gan, options.count, random);
+      const values = data.toDataSpace(kept.rows);
+      for (let i = 0; i < options.count; i++) rows.push(Array.from(values.subarray(i * width, (i + 1) * width)));
+      acceptanceRate = kept.acceptanceRate;
+    }
     // Generate in chunks so a large --n does not build one huge tensor.
-    for (let done = 0; done < options.count;) {
+    for (let done = rows.length; done < options.count;) {
       const n = Math.min(1000, options.count - done);
       const noise = gan.noise(n, random);
       const values = data.toDataSpace(await gan.generate(noise, labels?.subarray(done, done + n)));
       noise.dispose();
-      const width = dataSpaceWidth(data);
       for (let i = 0; i < n; i++) rows.push(Array.from(values.subarray(i * width, (i + 1) * width)));
       done += n;
     }
@@ -144,6 +156,7 @@ export async function sampleRun(options: SampleOptions): Promise<SampleResult> {
       labels: labels ? Array.from(labels) : null,
       classNames: gan.classes ? [...data.classNames] : null,
       columns: data.columns ? data.columns.map((column) => ({ ...column })) : null,
+      acceptanceRate,
     };
   } finally {
     dispose();

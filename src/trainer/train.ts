@@ -36,12 +36,13 @@ import { Gan, type StepResult } from './gan';
 import { HealthWatch } from './health';
 import { learningRateFactor, setLearningRates } from './schedule';
 import { modeQuality, type ModeQuality } from './quality';
-import { randomStream, type Random } from './random';
+import { Random, randomStream } from './random';
 import { classGridLayout, classGridRows } from './conditioning';
 import { RunWriter } from './runWriter';
 import { Laboratory } from './laboratory';
 import { classifierAccuracy, ClassifyingDiscriminator, splitSemiSupervised } from './semiSupervised';
 import type { Player, TrainingControls } from './controls';
+import { rejectionSample } from './rejection';
 import type { ControlState } from '../protocol/trainerRpc';
 import type { ControlChange, LiveHyperparameters } from '../protocol/runDirectory';
 
@@ -107,6 +108,8 @@ export interface TrainResult {
   lastMetrics: MetricsRecord | null;
   /** Mode coverage of the final samples, for the built-in mixtures. */
   quality: ModeQuality | null;
+  /** The same for as many samples drawn with the config's discriminator rejection (sampling.rejection), and the share kept. */
+  rejectedQuality: (ModeQuality & { acceptanceRate: number }) | null;
   /** A run that diverged (failed): the last finite checkpoint it kept, to resume or fork from; else null. */
   diverged: { checkpoint: number | null } | null;
 }
@@ -426,6 +429,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let status: TrainResult['status'] = 'completed';
   let error: string | null = null;
   let diverged: TrainResult['diverged'] = null;
+  let rejectedQuality: TrainResult['rejectedQuality'] = null;
   const { metricsEvery, histogramsEvery, samplesEvery, checkpointEvery, keepCheckpoints, histogramBins } = config.logging;
 
   const writeSamples = async (atStep: number) => {
@@ -660,6 +664,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     }
     if (options.signal?.aborted) status = 'stopped';
     await checkpoint(step);
+    if (mixture && config.sampling?.rejection === 'discriminator' && step > 0) {
+      // What `gan-workbench sample` will give: G's draws kept by D, as many as the fixed-noise samples.
+      const kept = await rejectionSample(gan, config.logging.sampleCount, new Random(`rejection:${config.seed}`));
+      rejectedQuality = { ...modeQuality(data.toDataSpace(kept.rows), mixture.modes, mixture.std), acceptanceRate: kept.acceptanceRate };
+    }
     if (status === 'stopped' && step % samplesEvery !== 0) await writeSamples(step);
   } catch (caught) {
     status = 'failed';
@@ -682,7 +691,20 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
   const std = mixtureStd(config);
   const quality = lastSamples && step > 0 && data.modes && std !== null ? modeQuality(lastSamples, data.modes, std) : null;
-  const result: TrainResult = { runId, runDir, status, step, totalSteps, error, backend: backend.backend, seconds: elapsed(), lastMetrics, quality, diverged };
+  const result: TrainResult = {
+    runId,
+    runDir,
+    status,
+    step,
+    totalSteps,
+    error,
+    backend: backend.backend,
+    seconds: elapsed(),
+    lastMetrics,
+    quality,
+    rejectedQuality,
+    diverged,
+  };
   options.observer?.onEnd?.(result);
   return result;
 }
