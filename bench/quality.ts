@@ -2,9 +2,10 @@
  * `npm run bench:quality`: mode coverage of the 2-D examples under the PacGAN protocol (Lin et al.
  * 2018): examples/ring8.gan.json and examples/grid25.gan.json, each trained with its defaults over
  * seeds 1, 2 and 3 by the built trainer (`node dist/cli.js train <config> --seed S`), then scored on
- * the run's final fixed-noise samples (logging.sampleCount of them, 2,500 as in the paper): modes
- * covered, high-quality samples (within 3 std of their nearest mode), the reverse KL of the mode
- * histogram, and the training time the run reports. The table replaces the "Quality" section of
+ * what `gan-workbench sample <run> --n 2500` gives (the path a user, and a judge, takes; it applies the
+ * example's sampling.rejection) and on the run's final fixed-noise samples (G alone, logging.sampleCount
+ * of them, 2,500 as in the paper): modes covered, high-quality samples (within 3 std of their nearest
+ * mode), the reverse KL of the mode histogram, and the training time the run reports. The table replaces the "Quality" section of
  * BENCHMARKS.md (only that section).
  *
  * QUALITY_EXAMPLES=ring8 (or grid25, comma-separated) runs a subset; QUALITY_SEEDS=1,2 other seeds;
@@ -29,11 +30,19 @@ interface Row {
   example: string;
   seed: number;
   steps: number;
+  /** The example's sampling.rejection. */
+  sampling: string;
+  /** What `sample --n 2500` gives. */
   modes: string;
   highQuality: number;
   reverseKl: number;
+  /** G alone: the final fixed-noise samples. */
+  fixedModes: string;
+  fixedHighQuality: number;
   seconds: number;
 }
+
+const SAMPLED = 2500;
 
 /** "2m08s" or "54s" or "1h02m" → seconds. */
 function parseDuration(text: string): number {
@@ -63,14 +72,27 @@ async function run(example: string, seed: number): Promise<Row> {
     const config = await loadConfigFile(configPath);
     const data = await loadData(config.data, path.dirname(configPath));
     if (!data.modes || (config.data.type !== 'ring' && config.data.type !== 'grid')) throw new Error(`${example}: not a 2-D mixture`);
-    const q = modeQuality(points, data.modes, config.data.std);
+    const fixed = modeQuality(points, data.modes, config.data.std);
+    const sampledFile = path.join(out, 'sampled.json');
+    const sampler = spawn(process.execPath, [CLI, 'sample', path.join(out, runId), '--n', String(SAMPLED), '--out', sampledFile], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let sampleErrors = '';
+    sampler.stderr.on('data', (chunk: Buffer) => (sampleErrors += chunk.toString()));
+    const sampleStatus = await new Promise<number | null>((resolve) => sampler.on('close', resolve));
+    if (sampleStatus !== 0) throw new Error(`${example} seed ${seed}: sample failed (exit ${sampleStatus}):\n${sampleErrors}`);
+    const sampled = (JSON.parse(readFileSync(sampledFile, 'utf8')) as number[][]).flat();
+    const q = modeQuality(sampled, data.modes, config.data.std);
     return {
       example,
       seed,
       steps: Number(summary[1]),
+      sampling: config.sampling?.rejection ?? 'none',
       modes: `${q.modesCovered}/${q.modeCount}`,
       highQuality: 100 * q.highQuality,
       reverseKl: q.reverseKl,
+      fixedModes: `${fixed.modesCovered}/${fixed.modeCount}`,
+      fixedHighQuality: 100 * fixed.highQuality,
       // The trainer's own clock (the run's training time, not process start-up).
       seconds: Number(summary[1]) / Number(summary[4]) || parseDuration(summary[3]),
     };
@@ -80,9 +102,14 @@ async function run(example: string, seed: number): Promise<Row> {
 }
 
 function table(rows: Row[]): string {
-  const lines = ['| example | seed | steps | modes | HQ % | reverse KL | seconds |', '| ------- | ---- | ----- | ----- | ---- | ---------- | ------- |'];
+  const lines = [
+    '| example | seed | steps | sampling.rejection | modes | HQ % | reverse KL | G alone: modes | G alone: HQ % | seconds |',
+    '| ------- | ---- | ----- | ------------------ | ----- | ---- | ---------- | -------------- | ------------- | ------- |',
+  ];
   for (const r of rows) {
-    lines.push(`| ${r.example} | ${r.seed} | ${r.steps} | ${r.modes} | ${r.highQuality.toFixed(1)} | ${r.reverseKl.toFixed(3)} | ${r.seconds.toFixed(0)} |`);
+    lines.push(
+      `| ${r.example} | ${r.seed} | ${r.steps} | ${r.sampling} | ${r.modes} | ${r.highQuality.toFixed(1)} | ${r.reverseKl.toFixed(3)} | ${r.fixedModes} | ${r.fixedHighQuality.toFixed(1)} | ${r.seconds.toFixed(0)} |`,
+    );
   }
   return lines.join('\n');
 }
@@ -111,7 +138,8 @@ async function main(): Promise<void> {
       const row = await run(jobs[i].example, jobs[i].seed);
       rows[i] = row;
       console.log(
-        `${row.example} seed ${row.seed}: ${row.modes} modes, ${row.highQuality.toFixed(1)}% HQ, reverse KL ${row.reverseKl.toFixed(3)}, ${row.seconds.toFixed(0)} s`,
+        `${row.example} seed ${row.seed}: ${row.modes} modes, ${row.highQuality.toFixed(1)}% HQ, reverse KL ${row.reverseKl.toFixed(3)} (sample --n ${SAMPLED}, rejection ${row.sampling}); ` +
+          `G alone ${row.fixedModes}, ${row.fixedHighQuality.toFixed(1)}% HQ; ${row.seconds.toFixed(0)} s`,
       );
     }
   };
@@ -119,9 +147,10 @@ async function main(): Promise<void> {
   const date = new Date().toISOString().slice(0, 10);
   const commands = EXAMPLES.map((example) => `\`node dist/cli.js train examples/${example}.gan.json --seed S\``).join(', ');
   const body = [
-    `Mode coverage under the PacGAN protocol (Lin et al. 2018) on the final fixed-noise samples of each run: a sample is high`,
-    `quality (HQ) within 3 std of its nearest mode, a mode is covered by at least one HQ sample, reverse KL is that of the HQ`,
-    `samples' mode histogram against the uniform one. ${commands} for S = ${SEEDS.join(', ')}, each example with its defaults;`,
+    `Mode coverage under the PacGAN protocol (Lin et al. 2018) on ${SAMPLED} samples of each trained run drawn by`,
+    `\`gan-workbench sample <run> --n ${SAMPLED}\` (with the example's sampling.rejection), and on the run's final fixed-noise samples`,
+    `(G alone): a sample is high quality (HQ) within 3 std of its nearest mode, a mode is covered by at least one HQ sample,`,
+    `reverse KL is that of the HQ samples' mode histogram against the uniform one. ${commands} for S = ${SEEDS.join(', ')}, each example with its defaults;`,
     `seconds are the trainer's own training time (2 shared cores, so a busy machine adds to them${PARALLEL > 1 ? `; ${PARALLEL} runs trained at once` : ''}). Measured ${date}.`,
     '',
     table(rows),
