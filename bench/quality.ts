@@ -40,6 +40,7 @@ interface Row {
   fixedModes: string;
   fixedHighQuality: number;
   seconds: number;
+  date: string;
 }
 
 const SAMPLED = 2500;
@@ -95,6 +96,7 @@ async function run(example: string, seed: number): Promise<Row> {
       fixedHighQuality: 100 * fixed.highQuality,
       // The trainer's own clock (the run's training time, not process start-up).
       seconds: Number(summary[1]) / Number(summary[4]) || parseDuration(summary[3]),
+      date: new Date().toISOString().slice(0, 10),
     };
   } finally {
     rmSync(out, { recursive: true, force: true });
@@ -103,15 +105,41 @@ async function run(example: string, seed: number): Promise<Row> {
 
 function table(rows: Row[]): string {
   const lines = [
-    '| example | seed | steps | sampling.rejection | modes | HQ % | reverse KL | G alone: modes | G alone: HQ % | seconds |',
-    '| ------- | ---- | ----- | ------------------ | ----- | ---- | ---------- | -------------- | ------------- | ------- |',
+    TABLE_HEADER,
+    '| ------- | ---- | ----- | ------------------ | ----- | ---- | ---------- | -------------- | ------------- | ------- | -------- |',
   ];
   for (const r of rows) {
     lines.push(
-      `| ${r.example} | ${r.seed} | ${r.steps} | ${r.sampling} | ${r.modes} | ${r.highQuality.toFixed(1)} | ${r.reverseKl.toFixed(3)} | ${r.fixedModes} | ${r.fixedHighQuality.toFixed(1)} | ${r.seconds.toFixed(0)} |`,
+      `| ${r.example} | ${r.seed} | ${r.steps} | ${r.sampling} | ${r.modes} | ${r.highQuality.toFixed(1)} | ${r.reverseKl.toFixed(3)} | ${r.fixedModes} | ${r.fixedHighQuality.toFixed(1)} | ${r.seconds.toFixed(0)} | ${r.date} |`,
     );
   }
   return lines.join('\n');
+}
+
+const TABLE_HEADER = '| example | seed | steps | sampling.rejection | modes | HQ % | reverse KL | G alone: modes | G alone: HQ % | seconds | measured |';
+
+/**
+ * What to keep of the section as it is: the table rows of examples this run did not train (same columns only, so
+ * QUALITY_EXAMPLES=ring8 leaves the grid's figures), and the notes written under the table.
+ */
+function keptFromSection(text: string, rerun: readonly string[]): { rows: string[]; notes: string } {
+  const start = text.indexOf('## Quality');
+  if (start < 0) return { rows: [], notes: '' };
+  const end = text.indexOf('\n## ', start + 1);
+  const lines = text.slice(start, end < 0 ? undefined : end).split('\n');
+  const first = lines.findIndex((line) => line.startsWith('|'));
+  if (first < 0) return { rows: [], notes: '' };
+  let last = first;
+  while (last + 1 < lines.length && lines[last + 1].startsWith('|')) last++;
+  const sameColumns = lines[first].trim() === TABLE_HEADER;
+  const rows = sameColumns ? lines.slice(first + 2, last + 1).filter((row) => !rerun.includes(row.split('|')[1].trim())) : [];
+  return {
+    rows,
+    notes: lines
+      .slice(last + 1)
+      .join('\n')
+      .trim(),
+  };
 }
 
 /** Replaces the body of "## Quality" in BENCHMARKS.md (appending the section when it is missing). */
@@ -144,16 +172,18 @@ async function main(): Promise<void> {
     }
   };
   await Promise.all(Array.from({ length: Math.min(PARALLEL, jobs.length) }, worker));
-  const date = new Date().toISOString().slice(0, 10);
-  const commands = EXAMPLES.map((example) => `\`node dist/cli.js train examples/${example}.gan.json --seed S\``).join(', ');
+  const kept = keptFromSection(readFileSync(BENCHMARKS, 'utf8'), EXAMPLES);
+  const examples = [...new Set([...EXAMPLES, ...kept.rows.map((row) => row.split('|')[1].trim())])];
+  const commands = examples.map((example) => `\`node dist/cli.js train examples/${example}.gan.json --seed S\``).join(', ');
   const body = [
     `Mode coverage under the PacGAN protocol (Lin et al. 2018) on ${SAMPLED} samples of each trained run drawn by`,
     `\`gan-workbench sample <run> --n ${SAMPLED}\` (with the example's sampling.rejection), and on the run's final fixed-noise samples`,
     `(G alone): a sample is high quality (HQ) within 3 std of its nearest mode, a mode is covered by at least one HQ sample,`,
     `reverse KL is that of the HQ samples' mode histogram against the uniform one. ${commands} for S = ${SEEDS.join(', ')}, each example with its defaults;`,
-    `seconds are the trainer's own training time (2 shared cores, so a busy machine adds to them${PARALLEL > 1 ? `; ${PARALLEL} runs trained at once` : ''}). Measured ${date}.`,
+    `seconds are the trainer's own training time (2 shared cores, so a busy machine adds to them${PARALLEL > 1 ? `; ${PARALLEL} runs trained at once` : ''}).`,
     '',
-    table(rows),
+    [table(rows), ...kept.rows].join('\n'),
+    ...(kept.notes ? ['', kept.notes] : []),
   ].join('\n');
   writeSection(body);
   console.log(`\nwrote the Quality section of ${path.relative(process.cwd(), BENCHMARKS) || BENCHMARKS}`);

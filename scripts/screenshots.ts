@@ -90,7 +90,7 @@ async function trainRunsToCompare(workspace: string): Promise<void> {
     const config = JSON.parse(await readFile(path.join(workspace, 'runs', name, 'config.json'), 'utf8')) as {
       discriminator: { optimizer: { learningRate: number } };
     };
-    if (config.discriminator.optimizer.learningRate === 5e-4) first = name;
+    if (config.discriminator.optimizer.learningRate === 2e-4) first = name;
   }
   await Promise.all([
     cli([...common, '--set', 'generator.optimizer.learningRate=2e-3'], workspace),

@@ -70,16 +70,16 @@ describe('gan-workbench CLI', () => {
       assert.equal(h.edges.length, 21);
       assert.equal(
         h.dReal.reduce((a, b) => a + b),
-        100,
+        200,
       );
       assert.equal(
         h.dFake.reduce((a, b) => a + b),
-        100,
+        200,
       );
     }
 
     const samples = (await readdir(path.join(runDir, 'samples'))).sort();
-    assert.deepEqual(samples, ['real.json', 'step-00000000.json', 'step-00000100.json', 'step-00000200.json', 'step-00000300.json']);
+    assert.deepEqual(samples, ['real.json', 'step-00000000.json', 'step-00000250.json', 'step-00000300.json']);
     const last = await readJson<PointSamples>(path.join(runDir, 'samples', 'step-00000300.json'));
     // The example evaluates on 2,500 samples, as the PacGAN protocol does.
     assert.equal(last.points.length, 2500);

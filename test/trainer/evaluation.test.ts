@@ -33,12 +33,12 @@ describe('evaluation while training', () => {
   after(async () => rm(work, { recursive: true, force: true }));
 
   it('ring8: the 2-D fields every samplesEvery steps and at the end, without changing the training', async () => {
-    // samplesEvery 100 in the example; 150 steps end between two evaluations.
-    const { stdout, records } = await train(work, 'ring', ['examples/ring8.gan.json', '--steps', '150']);
+    // samplesEvery 250 in the example; 300 steps end between two evaluations.
+    const { stdout, records } = await train(work, 'ring', ['examples/ring8.gan.json', '--steps', '300']);
     const evaluated = records.filter((m) => m.evaluationFeatures !== undefined);
     assert.deepEqual(
       evaluated.map((m) => m.step),
-      [100, 150],
+      [250, 300],
     );
     for (const m of evaluated) {
       assert.equal(m.evaluationFeatures, 'points');
@@ -55,7 +55,7 @@ describe('evaluation while training', () => {
     assert.match(stdout, /grid {9}KL\(p_data ‖ p_g\)/);
 
     // The evaluation draws from its own streams: without it, every loss is the same.
-    const off = await train(work, 'ring-off', ['examples/ring8.gan.json', '--steps', '150', '--set', 'logging.evaluationSamples=0']);
+    const off = await train(work, 'ring-off', ['examples/ring8.gan.json', '--steps', '300', '--set', 'logging.evaluationSamples=0']);
     assert.ok(off.records.every((m) => m.evaluationFeatures === undefined));
     const losses = (rs: MetricsRecord[]) => rs.filter((m) => m.step % 10 === 0).map((m) => [m.step, m.dLoss, m.gLoss, m.dReal, m.dFake]);
     assert.deepEqual(losses(off.records), losses(records));

@@ -92,12 +92,12 @@ describe('2-D laboratory: step mode and live changes', () => {
       const records = await metricsOf(run.runDir);
       const before = records.filter((r) => r.step <= pausedAt);
       const afterResume = records.filter((r) => r.step > pausedAt);
-      assert.ok(before.every((r) => r.discriminatorLearningRate === 0.0005 && r.dStepsPerGStep === 1 && r.singleDiscriminatorUpdates === undefined));
+      assert.ok(before.every((r) => r.discriminatorLearningRate === 0.0002 && r.dStepsPerGStep === 1 && r.singleDiscriminatorUpdates === undefined));
       assert.ok(
         afterResume.every(
           (r) =>
             r.discriminatorLearningRate === 0.0001 &&
-            r.generatorLearningRate === 0.0005 &&
+            r.generatorLearningRate === 0.0002 &&
             r.dStepsPerGStep === 2 &&
             r.singleDiscriminatorUpdates === 2 &&
             r.singleGeneratorUpdates === 1,
