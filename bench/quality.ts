@@ -131,7 +131,9 @@ function keptFromSection(text: string, rerun: readonly string[]): { rows: string
   if (first < 0) return { rows: [], notes: '' };
   let last = first;
   while (last + 1 < lines.length && lines[last + 1].startsWith('|')) last++;
-  const sameColumns = lines[first].trim() === TABLE_HEADER;
+  // Prettier pads the cells, so compare the header's cells, not its text.
+  const cells = (line: string) => line.split('|').map((cell) => cell.trim());
+  const sameColumns = cells(lines[first]).join('|') === cells(TABLE_HEADER).join('|');
   const rows = sameColumns ? lines.slice(first + 2, last + 1).filter((row) => !rerun.includes(row.split('|')[1].trim())) : [];
   return {
     rows,
