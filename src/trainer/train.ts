@@ -42,7 +42,7 @@ import { RunWriter } from './runWriter';
 import { Laboratory } from './laboratory';
 import { classifierAccuracy, ClassifyingDiscriminator, splitSemiSupervised } from './semiSupervised';
 import type { Player, TrainingControls } from './controls';
-import { rejectionSample } from './rejection';
+import { RejectionError, rejectionSample } from './rejection';
 import type { ControlState } from '../protocol/trainerRpc';
 import type { ControlChange, LiveHyperparameters } from '../protocol/runDirectory';
 
@@ -666,8 +666,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     await checkpoint(step);
     if (mixture && config.sampling?.rejection === 'discriminator' && step > 0) {
       // What `gan-workbench sample` will give: G's draws kept by D, as many as the fixed-noise samples.
-      const kept = await rejectionSample(gan, config.logging.sampleCount, new Random(`rejection:${config.seed}`));
-      rejectedQuality = { ...modeQuality(data.toDataSpace(kept.rows), mixture.modes, mixture.std), acceptanceRate: kept.acceptanceRate };
+      // A check of the trained run: if D turns (nearly) everything away, say so and keep the run completed.
+      try {
+        const kept = await rejectionSample(gan, config.logging.sampleCount, new Random(`rejection:${config.seed}`));
+        rejectedQuality = { ...modeQuality(data.toDataSpace(kept.rows), mixture.modes, mixture.std), acceptanceRate: kept.acceptanceRate };
+      } catch (rejectionError) {
+        if (!(rejectionError instanceof RejectionError)) throw rejectionError;
+        options.observer?.onWarning?.(rejectionError.message);
+      }
     }
     if (status === 'stopped' && step % samplesEvery !== 0) await writeSamples(step);
   } catch (caught) {
