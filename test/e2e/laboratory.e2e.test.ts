@@ -18,7 +18,7 @@ describe('2-D laboratory in a real VS Code', () => {
   before(async () => {
     workspace = await mkdtemp(path.join(os.tmpdir(), 'gan-e2e-lab-'));
     // Long enough to be running through the whole test.
-    const text = (await readFile(path.join(ROOT, 'examples', 'ring8.gan.json'), 'utf8')).replace('"steps": 8000', '"steps": 40000');
+    const text = (await readFile(path.join(ROOT, 'examples', 'ring8.gan.json'), 'utf8')).replace('"steps": 8000', '"steps": 20000');
     await writeFile(path.join(workspace, 'ring8.gan.json'), text);
     vscode = await VsCode.launch({ workspace });
   });
