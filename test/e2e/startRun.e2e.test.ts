@@ -44,10 +44,10 @@ describe('GAN: Start GAN run in a real VS Code', () => {
     });
     assert.ok((await points()) > first, 'the chart grows while the run trains');
     assert.equal(await monitor.textContent('#status'), 'running');
-    assert.match((await monitor.textContent('#step')) ?? '', /^step [\d,]+ \/ 6,000$/, "the example's 6,000 steps");
+    assert.match((await monitor.textContent('#step')) ?? '', /^step [\d,]+ \/ 8,000$/, "the example's 8,000 steps");
     await monitor.waitForSelector('#scatter-chart[data-step]:not([data-step=""])', { timeout: 30_000 });
     await monitor.waitForSelector('#histogram-chart[data-step]:not([data-step=""])', { timeout: 60_000 });
-    // Losses, D's outputs, G's gradient norm and the training controls at least (the evaluation's cards come at step 100),
+    // Losses, D's outputs, G's gradient norm and the training controls at least (the evaluation's cards come at step 250),
     // each drawn once.
     const charts = await monitor.locator('.uplot').count();
     assert.ok(charts >= 4, `${charts} charts`);
@@ -76,7 +76,7 @@ describe('GAN: Start GAN run in a real VS Code', () => {
     assert.equal(security.commandLinks, 0);
 
     // The status bar item follows the active run.
-    const statusItem = page.locator('.statusbar-item', { hasText: /GAN \d+\/6000/ });
+    const statusItem = page.locator('.statusbar-item', { hasText: /GAN \d+\/8000/ });
     await statusItem.first().waitFor({ timeout: 15_000 });
 
     await vscode.screenshot('monitor-running.png');
